@@ -1,0 +1,1 @@
+"""The alert pipeline: model, ingest, routing, grouping, silences, inhibition, maintenance."""

@@ -1,0 +1,1 @@
+"""Synthetic checks: probes, conditions, the scheduler and monitor state."""

@@ -1,0 +1,1 @@
+"""Config as code: pydantic models, a YAML loader with file:line errors, transactional reload."""
