@@ -76,6 +76,7 @@ class FakeClock:
     async def advance(self, seconds: float) -> None:
         """Move time forward, waking each sleeper at its own instant, in order."""
         target = self._t + seconds
+        await _settle()  # let runnable tasks reach their sleep before time moves
         while self._sleepers and self._sleepers[0][0] <= target:
             when, _, fut = heapq.heappop(self._sleepers)
             self._t = max(self._t, when)
@@ -95,7 +96,7 @@ class FakeClock:
         return sum(1 for _, _, f in self._sleepers if not f.done())
 
 
-async def _settle(rounds: int = 5) -> None:
+async def _settle(rounds: int = 20) -> None:
     """Give woken tasks a few loop turns to run before time moves again."""
     for _ in range(rounds):
         await asyncio.sleep(0)

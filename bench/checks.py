@@ -1,0 +1,310 @@
+"""Benchmark: tocsin's scheduler vs a bare aiohttp loop vs blackbox_exporter, same targets, same rate.
+
+Run: .venv/bin/python bench/checks.py [--quick]
+
+Each contender runs in its own process against local HTTP targets served by another
+process, with a fresh connection per check. Reported: sustained checks/s, scheduling lag
+p50/p99 (tocsin), CPU µs per check (process user+system time / checks), peak RSS, and
+ratios against the bare aiohttp loop (the ceiling) and blackbox_exporter (the peer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+# --------------------------------------------------------------------------- targets
+def serve_targets(port: int) -> None:
+    """A small aiohttp app answering every path with 200 and a tiny JSON body."""
+    from aiohttp import web
+
+    async def ok(_: web.Request) -> web.Response:
+        return web.Response(body=b'{"status":"UP"}', content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", ok)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def start_targets(ports: list[int]) -> list[subprocess.Popen[bytes]]:
+    procs = [subprocess.Popen([sys.executable, __file__, "--serve-target", str(p)]) for p in ports]
+    time.sleep(1.5)
+    return procs
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def target_urls(ports: list[int], monitors: int) -> list[str]:
+    return [f"http://127.0.0.1:{ports[i % len(ports)]}/m/{i}" for i in range(monitors)]
+
+
+# --------------------------------------------------------------------------- tocsin
+async def run_tocsin(ports: list[int], monitors: int, interval: float, duration: float) -> dict[str, float]:
+    """tocsin's real path: Runtime with scheduler, probes, judge, state, batched SQLite writes."""
+    import logging
+
+    from tocsin.clock import SystemClock
+    from tocsin.runtime import Runtime
+
+    logging.basicConfig(level=logging.WARNING)
+    tmp = Path(tempfile.mkdtemp())
+    lines = [f"storage: {{url: 'sqlite:///{tmp}/bench.db'}}", "checks: {max_concurrency: 2000}", "monitors:"]
+    for i, url in enumerate(target_urls(ports, monitors)):
+        lines.append(
+            f"  - {{name: m{i}, kind: http, url: '{url}', interval: {interval}s, timeout: 5s,"
+            " conditions: ['[STATUS] == 200', '[BODY].status == UP']}"
+        )
+    (tmp / "bench.yaml").write_text("\n".join(lines))
+    runtime = Runtime(tmp / "bench.yaml", SystemClock())
+    lags: list[float] = []
+    await runtime.start()
+    runtime.scheduler.stats.lag_observer = lags.append
+    await asyncio.sleep(interval)  # warm-up: one full interval
+    lags.clear()
+    started, cpu0, t0 = runtime.scheduler.stats.started, cpu_seconds(), time.perf_counter()
+    await asyncio.sleep(duration)
+    checks = runtime.scheduler.stats.started - started
+    cpu, wall = cpu_seconds() - cpu0, time.perf_counter() - t0
+    missed = runtime.scheduler.stats.missed
+    await runtime.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+    lags.sort()
+    return {
+        "checks_per_s": checks / wall,
+        "cpu_us_per_check": cpu / max(checks, 1) * 1e6,
+        "lag_p50_ms": statistics.median(lags) * 1000 if lags else float("nan"),
+        "lag_p99_ms": lags[int(len(lags) * 0.99)] * 1000 if lags else float("nan"),
+        "missed": missed,
+        "rss_mb": peak_rss_mb(),
+    }
+
+
+# --------------------------------------------------------------------------- bare aiohttp
+async def run_bare(ports: list[int], monitors: int, interval: float, duration: float) -> dict[str, float]:
+    """The ceiling: the same requests at the same rate, no scheduling, evaluation or storage."""
+    import aiohttp
+
+    urls = target_urls(ports, monitors)
+    rate = monitors / interval
+    connector = aiohttp.TCPConnector(force_close=True, limit=0)
+    timeout = aiohttp.ClientTimeout(total=5)
+    done = 0
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+        async def one(url: str) -> None:
+            nonlocal done
+            async with session.get(url) as resp:
+                await resp.read()
+            done += 1
+
+        async def drive(seconds: float) -> None:
+            tasks: set[asyncio.Task[None]] = set()
+            start = time.perf_counter()
+            sent = 0
+            while (elapsed := time.perf_counter() - start) < seconds:
+                due = int(elapsed * rate)
+                while sent < due:
+                    task = asyncio.create_task(one(urls[sent % len(urls)]))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    sent += 1
+                await asyncio.sleep(0.005)
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        await drive(min(interval, 5.0))
+        done, cpu0, t0 = 0, cpu_seconds(), time.perf_counter()
+        await drive(duration)
+        cpu, wall = cpu_seconds() - cpu0, time.perf_counter() - t0
+    return {"checks_per_s": done / wall, "cpu_us_per_check": cpu / max(done, 1) * 1e6, "rss_mb": peak_rss_mb()}
+
+
+# --------------------------------------------------------------------------- blackbox_exporter
+def proc_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def proc_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def run_blackbox(ports: list[int], monitors: int, interval: float, duration: float) -> dict[str, float] | None:
+    """The peer: blackbox_exporter's http_2xx module probing the same targets at the same rate."""
+    import aiohttp
+
+    binary = shutil.which("prometheus-blackbox-exporter") or shutil.which("blackbox_exporter")
+    if binary is None:
+        return None
+    tmp = Path(tempfile.mkdtemp())
+    (tmp / "bb.yml").write_text(
+        "modules:\n  http_2xx:\n    prober: http\n    timeout: 5s\n    http:\n      preferred_ip_protocol: ip4\n"
+    )
+    port = free_port()
+    proc = subprocess.Popen(  # noqa: ASYNC220 - started once, before any measurement
+        [binary, f"--config.file={tmp / 'bb.yml'}", f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    await asyncio.sleep(1.0)
+    urls = target_urls(ports, monitors)
+    rate = monitors / interval
+    done = 0
+    # The driver keeps connections to the exporter alive so its own cost stays out of the exporter's CPU.
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+
+        async def one(target: str) -> None:
+            nonlocal done
+            async with session.get(
+                f"http://127.0.0.1:{port}/probe", params={"module": "http_2xx", "target": target}
+            ) as r:
+                await r.read()
+            done += 1
+
+        async def drive(seconds: float) -> None:
+            tasks: set[asyncio.Task[None]] = set()
+            start, sent = time.perf_counter(), 0
+            while (elapsed := time.perf_counter() - start) < seconds:
+                while sent < int(elapsed * rate):
+                    task = asyncio.create_task(one(urls[sent % len(urls)]))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    sent += 1
+                await asyncio.sleep(0.005)
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        await drive(min(interval, 5.0))
+        done, cpu0, t0 = 0, proc_cpu_seconds(proc.pid), time.perf_counter()
+        await drive(duration)
+        cpu, wall = proc_cpu_seconds(proc.pid) - cpu0, time.perf_counter() - t0
+    rss = proc_rss_mb(proc.pid)
+    proc.terminate()
+    proc.wait()
+    shutil.rmtree(tmp, ignore_errors=True)
+    return {"checks_per_s": done / wall, "cpu_us_per_check": cpu / max(done, 1) * 1e6, "rss_mb": rss}
+
+
+# --------------------------------------------------------------------------- orchestration
+def worker(kind: str, ports: list[int], monitors: int, interval: float, duration: float) -> dict[str, float] | None:
+    runner = {"tocsin": run_tocsin, "bare": run_bare, "blackbox": run_blackbox}[kind]
+    return asyncio.run(runner(ports, monitors, interval, duration))  # type: ignore[operator]
+
+
+def run_in_subprocess(
+    kind: str, ports: list[int], monitors: int, interval: float, duration: float
+) -> dict[str, float] | None:
+    args = [
+        sys.executable,
+        __file__,
+        "--worker",
+        kind,
+        "--ports",
+        ",".join(map(str, ports)),
+        "--monitors",
+        str(monitors),
+        "--interval",
+        str(interval),
+        "--duration",
+        str(duration),
+    ]
+    out = subprocess.run(
+        args, capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(HERE.parent / "src")}
+    )
+    last = out.stdout.strip().splitlines()[-1]
+    result: dict[str, float] | None = json.loads(last)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="short runs, for a smoke test of the script")
+    parser.add_argument("--serve-target", type=int)
+    parser.add_argument("--worker")
+    parser.add_argument("--ports", default="")
+    parser.add_argument("--monitors", type=int, default=1000)
+    parser.add_argument("--interval", type=float, default=30)
+    parser.add_argument("--duration", type=float, default=60)
+    args = parser.parse_args()
+    if args.serve_target:
+        serve_targets(args.serve_target)
+        return
+    if args.worker:
+        ports = [int(p) for p in args.ports.split(",")]
+        print(json.dumps(worker(args.worker, ports, args.monitors, args.interval, args.duration)))
+        return
+
+    scenarios = [(1000, 10.0), (10_000, 30.0), (10_000, 10.0)]
+    duration = 60.0
+    if args.quick:
+        scenarios, duration = [(200, 5.0)], 5.0
+    ports = [free_port() for _ in range(2)]
+    targets = start_targets(ports)
+    rows = []
+    try:
+        for monitors, interval in scenarios:
+            results = {
+                k: run_in_subprocess(k, ports, monitors, interval, duration) for k in ("tocsin", "bare", "blackbox")
+            }
+            rows.append((monitors, interval, results))
+    finally:
+        for t in targets:
+            t.terminate()
+    print_table(rows)
+
+
+def print_table(rows: list[tuple[int, float, dict[str, dict[str, float] | None]]]) -> None:
+    head = (
+        f"{'monitors':>8} {'interval':>8} {'who':<9} {'checks/s':>9} {'lag p50':>8} {'lag p99':>8} "
+        f"{'µs/check':>9} {'RSS MB':>7} {'vs bare':>8} {'vs bbox':>8}"
+    )
+    print(head)
+    print("-" * len(head))
+    for monitors, interval, results in rows:
+        bare, bbox = results.get("bare"), results.get("blackbox")
+        for who, r in results.items():
+            if r is None:
+                print(f"{monitors:>8} {interval:>7.0f}s {who:<9} {'(not installed)':>9}")
+                continue
+            lag50 = f"{r['lag_p50_ms']:.1f}ms" if "lag_p50_ms" in r else "-"
+            lag99 = f"{r['lag_p99_ms']:.1f}ms" if "lag_p99_ms" in r else "-"
+            vs_bare = f"{r['cpu_us_per_check'] / bare['cpu_us_per_check']:.2f}x" if bare else "-"
+            vs_bbox = f"{r['cpu_us_per_check'] / bbox['cpu_us_per_check']:.2f}x" if bbox else "-"
+            print(
+                f"{monitors:>8} {interval:>7.0f}s {who:<9} {r['checks_per_s']:>9.0f} {lag50:>8} {lag99:>8} "
+                f"{r['cpu_us_per_check']:>9.0f} {r['rss_mb']:>7.0f} {vs_bare:>8} {vs_bbox:>8}"
+            )
+
+
+if __name__ == "__main__":
+    main()

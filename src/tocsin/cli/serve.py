@@ -1,0 +1,83 @@
+"""`tocsin serve`: start the runtime, then uvicorn, log the bound address, reload on SIGHUP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from pathlib import Path
+
+import uvicorn
+
+from tocsin.clock import Clock, FakeClock, SystemClock
+from tocsin.config.errors import ConfigErrors
+from tocsin.runtime import Runtime
+from tocsin.store.store import StoreUnavailable
+from tocsin.web.app import create_app, with_body_limit
+
+log = logging.getLogger("tocsin")
+
+
+async def run_server(
+    config_path: Path,
+    host: str | None,
+    port: int | None,
+    database_url: str | None,
+    test_clock: bool,
+) -> int:
+    """Run until interrupted; returns the process exit code."""
+    clock: Clock = FakeClock(time.time()) if test_clock else SystemClock()
+    runtime = Runtime(config_path, clock, database_url=database_url)
+    try:
+        await runtime.start()
+    except ConfigErrors as exc:
+        log.error("invalid config, not starting:\n%s", exc.format())
+        return 2
+    except StoreUnavailable as exc:
+        log.error("%s", exc)
+        return 1
+    try:
+        return await _serve(runtime, host, port, test_clock)
+    finally:
+        await runtime.stop()
+
+
+async def _serve(runtime: Runtime, host: str | None, port: int | None, test_clock: bool) -> int:
+    server_cfg = runtime.loaded.config.server
+    cfg_host, _, cfg_port = server_cfg.listen.rpartition(":")
+    app = create_app(runtime, manage_lifecycle=False, test_clock=test_clock)
+    tls = server_cfg.tls
+    config = uvicorn.Config(
+        with_body_limit(app, server_cfg.max_body_bytes),
+        host=host or cfg_host.strip("[]"),
+        port=int(cfg_port) if port is None else port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        ssl_certfile=tls.cert_file if tls else None,
+        ssl_keyfile=tls.key_file if tls else None,
+    )
+    server = uvicorn.Server(config)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(runtime.reload()))
+    task = asyncio.create_task(server.serve())
+    # uvicorn exposes only a `started` flag, no event to wait on.
+    while not server.started and not task.done():  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+    if task.done():
+        await task
+        log.error("could not listen on %s:%s", config.host, config.port)
+        return 1
+    bound = server.servers[0].sockets[0].getsockname()
+    scheme = "https" if tls else "http"
+    shown_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+    log.info(
+        "tocsin listening on %s://%s:%d%s",
+        scheme,
+        shown_host,
+        bound[1],
+        " (test clock)" if test_clock else "",
+    )
+    await task
+    return 0

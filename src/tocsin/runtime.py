@@ -1,0 +1,171 @@
+"""One tocsin process: config, store, probes, runner and scheduler, with transactional reload.
+
+Reload is Prometheus-style: parse, validate and compile everything first, then swap in
+one step; a failed reload keeps the old config running and sets a metric to 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from tocsin.alerting.ingest import Ingest
+from tocsin.checks.conditions import compile_conditions
+from tocsin.checks.probes import ProbeContext
+from tocsin.checks.runner import CheckRunner, Monitored
+from tocsin.checks.scheduler import Scheduler
+from tocsin.clock import Clock
+from tocsin.config.errors import ConfigErrors
+from tocsin.config.loader import LoadedConfig, load_config
+from tocsin.metrics import Metrics
+from tocsin.store.records import MonitorDefinition
+from tocsin.store.store import Store
+
+log = logging.getLogger(__name__)
+
+HOUSEKEEPING_EVERY = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadOutcome:
+    """What a reload did: ok, or the errors that kept the old config running."""
+
+    ok: bool
+    errors: tuple[str, ...] = ()
+    monitors: int = 0
+
+
+def database_url(loaded: LoadedConfig, override: str | None = None) -> str:
+    """The URL to use: an explicit override, then TOCSIN_DATABASE_URL, then storage.url."""
+    return override or os.environ.get("TOCSIN_DATABASE_URL") or loaded.config.storage.url
+
+
+def monitored(loaded: LoadedConfig) -> dict[str, Monitored]:
+    """Compile every monitor's conditions; raises ValueError naming the monitor on failure."""
+    out: dict[str, Monitored] = {}
+    for spec in loaded.config.monitors:
+        try:
+            out[spec.name] = Monitored(spec, spec.kind, compile_conditions(spec.conditions, spec.kind))
+        except ValueError as exc:
+            raise ValueError(f"monitors[{spec.name}].conditions: {exc}") from exc
+    return out
+
+
+def definitions(loaded: LoadedConfig) -> list[MonitorDefinition]:
+    """The config's monitors as store definitions, with their file:line."""
+    return [
+        MonitorDefinition(m.name, m.kind, m.model_dump(mode="json"), "config", loaded.monitor_location(m.name))
+        for m in loaded.config.monitors
+    ]
+
+
+class Runtime:
+    """Starts, reloads and stops everything a `tocsin serve` process runs."""
+
+    def __init__(self, config_path: str | Path, clock: Clock, *, database_url: str | None = None) -> None:
+        self.config_path = Path(config_path)
+        self.clock = clock
+        self.metrics = Metrics()
+        self._database_url = database_url
+        self._reload_lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._probes = ProbeContext()
+        self.loaded: LoadedConfig
+        self.store: Store
+        self.runner: CheckRunner
+        self.scheduler: Scheduler
+        self.ready = False
+
+    async def start(self) -> None:
+        """Load config (errors raise ConfigErrors), open the store, start the scheduler."""
+        loaded = load_config(self.config_path)
+        compiled = monitored(loaded)
+        url = database_url(loaded, self._database_url)
+        self.store = await Store.open(
+            url,
+            raw_retention=loaded.config.storage.raw_retention,
+            on_batch=self.metrics.observe_batch,
+        )
+        await self._probes.__aenter__()
+        self.runner = CheckRunner(
+            self.clock,
+            self.store,
+            Ingest(self.store),
+            self.metrics,
+            self._probes,
+            loaded.config.server.external_url,
+        )
+        self.scheduler = Scheduler(self.clock, self.runner.run, loaded.config.checks.max_concurrency)
+        self.scheduler.stats.lag_observer = self.metrics.scheduler_lag.observe
+        self.scheduler.stats.missed_observer = self.metrics.scheduler_missed.inc
+        self.metrics.scheduler_running.set_function(lambda: self.scheduler.stats.running)
+        await self._swap(loaded, compiled)
+        self._tasks = [
+            asyncio.create_task(self.scheduler.run(), name="scheduler"),
+            asyncio.create_task(self._housekeeping(), name="housekeeping"),
+        ]
+        self.ready = True
+
+    async def reload(self) -> ReloadOutcome:
+        """Re-read the config file; on any error keep the old config and report why."""
+        async with self._reload_lock:
+            try:
+                loaded = load_config(self.config_path)
+                compiled = monitored(loaded)
+                self._warn_restart_needed(loaded)
+                await self._swap(loaded, compiled)
+            except ConfigErrors as exc:
+                return self._failed(tuple(exc.format().splitlines()))
+            except ValueError as exc:
+                return self._failed((str(exc),))
+            log.info("config reloaded from %s: %d monitors", self.config_path, len(compiled))
+            return ReloadOutcome(True, monitors=len(compiled))
+
+    def _failed(self, errors: tuple[str, ...]) -> ReloadOutcome:
+        self.metrics.reload_ok.set(0)
+        log.error("config reload failed, keeping the running config:\n%s", "\n".join(errors))
+        return ReloadOutcome(False, errors)
+
+    async def _swap(self, loaded: LoadedConfig, compiled: dict[str, Monitored]) -> None:
+        removed = set(self.runner.monitors) - set(compiled)
+        records = await self.store.sync_monitors(definitions(loaded), source="config")
+        for name in removed:  # a monitor that disappears must not leave its alert firing
+            await self.runner.retire(name)
+        self.loaded = loaded
+        self.runner.configure(compiled, records)
+        self.scheduler.set_monitors({n: m.spec.interval.total_seconds() for n, m in compiled.items()})
+        self.metrics.reload_ok.set(1)
+        self.metrics.reload_time.set(self.clock.timestamp())
+
+    def _warn_restart_needed(self, loaded: LoadedConfig) -> None:
+        old = self.loaded.config
+        for section in ("server", "storage"):
+            if getattr(old, section) != getattr(loaded.config, section):
+                log.warning("%s settings changed; they take effect after a restart", section)
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await self.clock.sleep_until(self.clock.timestamp() + HOUSEKEEPING_EVERY.total_seconds())
+            try:
+                counts = await self.store.purge(self.clock.now())
+                if any(counts.values()):
+                    log.info("retention purge: %s", counts)
+            except Exception:  # housekeeping must never take the process down
+                log.exception("retention purge failed")
+
+    async def stop(self) -> None:
+        """Stop the scheduler, flush the store, close connections."""
+        self.ready = False
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._probes.__aexit__(None, None, None)
+        with contextlib.suppress(AttributeError):
+            await self.store.close()

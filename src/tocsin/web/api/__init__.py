@@ -1,0 +1,1 @@
+"""JSON APIs: tocsin's own /api/v1, heartbeat pings, and operational endpoints."""

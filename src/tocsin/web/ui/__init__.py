@@ -1,0 +1,1 @@
+"""Server-rendered pages: Jinja2 templates, inline SVG charts, no front-end build."""

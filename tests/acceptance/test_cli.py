@@ -1,0 +1,86 @@
+"""The CLI as a user runs it: validate, check, db migrate, and serve's start-up errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.acceptance.conftest import Target
+
+
+def tocsin(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tocsin", *args], capture_output=True, text=True, timeout=timeout, check=False)
+
+
+GOOD = """
+storage: {{url: "sqlite:///{db}"}}
+monitors:
+  - name: web
+    kind: http
+    url: {url}
+    conditions: ["[STATUS] == 200"]
+  - name: closed-port
+    kind: tcp
+    host: 127.0.0.1
+    port: 1
+    timeout: 1s
+  - name: job
+    kind: heartbeat
+"""
+
+
+def test_validate_ok_and_errors(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD.format(db=tmp_path / "x.db", url="http://127.0.0.1:9/"))
+    ok = tocsin("validate", str(good))
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip() == f"ok: {good} has 3 monitors (1 heartbeat, 1 http, 1 tcp)"
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("monitors:\n  - name: web\n    kind: http\n    url: ftp://x\n    intervl: 30s\n  - name: w2\n    kind: htp\n")
+    result = tocsin("validate", str(bad))
+    assert result.returncode == 1
+    lines = result.stderr
+    assert f"{bad}:4:" in lines and "url" in lines  # every error, with file:line and key
+    assert f"{bad}:5:" in lines and "intervl" in lines and "interval" in lines  # a typo gets a suggestion
+    assert f"{bad}:7:" in lines and "htp" in lines
+
+
+def test_check_exit_codes(tmp_path: Path, target: Target) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(GOOD.format(db=tmp_path / "x.db", url=target.url))
+    up = tocsin("check", str(config), "--monitor", "web")
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert "web" in up.stdout and "up" in up.stdout
+    everything = tocsin("check", str(config))
+    assert everything.returncode == 1  # the closed port is down
+    assert "closed-port" in everything.stdout and "connect" in everything.stdout
+    assert "skipped heartbeat monitors" in everything.stdout
+    unknown = tocsin("check", str(config), "--monitor", "nope")
+    assert unknown.returncode == 2 and "unknown monitor" in unknown.stderr
+
+
+def test_db_migrate(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(GOOD.format(db=tmp_path / "m.db", url="http://127.0.0.1:9/"))
+    result = tocsin("db", "migrate", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "m.db").exists()
+
+
+def test_serve_refuses_bad_config_and_unreachable_database(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("monitors:\n  - name: x\n    kind: http\n    url: nope\n")
+    result = tocsin("serve", "--config", str(bad), "--port", "0")
+    assert result.returncode == 2
+    assert f"{bad}:4:" in result.stderr
+
+    good = tmp_path / "good.yaml"
+    good.write_text("monitors: []\n")
+    url = "postgresql://postgres:s3cret@127.0.0.1:1/tocsin"
+    result = tocsin("serve", "--config", str(good), "--port", "0", "--database-url", url)
+    assert result.returncode == 1
+    assert "s3cret" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "127.0.0.1:1" in line]
+    assert len(errors) == 1 and "***" in errors[0]  # one line, naming the URL, password hidden
