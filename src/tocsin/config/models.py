@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Literal
+from functools import lru_cache
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from tocsin.config.duration import Duration
+from tocsin.config.errors import DUPLICATE_NAME_ERROR, KeyPath, located_error
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$"
+_TOKEN = r"^[A-Za-z0-9_\-]+$"
+
+PATTERN_HELP = {  # how to read each pattern used below, for error messages
+    _NAME: "use letters, digits, '_', '.' and '-', starting with a letter or digit (at most 128)",
+    _TOKEN: "use letters, digits, '_' and '-' only",
+}
 
 
 class Strict(BaseModel):
@@ -87,6 +96,8 @@ class MonitorBase(Strict):
     success_threshold: int = Field(default=1, ge=1, le=100)
     paused: bool = False
 
+    probes: ClassVar[bool] = True  # runs a probe bounded by `timeout` (a heartbeat only waits)
+
     @field_validator("labels")
     @classmethod
     def _label_names(cls, value: dict[str, str]) -> dict[str, str]:
@@ -98,10 +109,43 @@ class MonitorBase(Strict):
     @model_validator(mode="after")
     def _timeout_fits_interval(self) -> MonitorBase:
         if self.interval < timedelta(seconds=1):
-            raise ValueError("interval must be at least 1s")
-        if self.timeout <= timedelta(0) or self.timeout > self.interval:
-            raise ValueError("timeout must be positive and no longer than interval")
+            raise located_error([(("interval",), "interval must be at least 1s")])
+        if self.timeout <= timedelta(0) or (self.probes and self.timeout > self.interval):
+            message = "timeout must be positive and no longer than interval"
+            raise located_error([(("timeout",), message)])
         return self
+
+    @model_validator(mode="after")
+    def _conditions_compile(self) -> MonitorBase:
+        problems = _condition_problems(self.conditions, str(getattr(self, "kind", "")))
+        if problems:
+            raise located_error(problems)
+        return self
+
+
+def _condition_problems(conditions: list[Condition], kind: str) -> list[tuple[KeyPath, str]]:
+    """Each condition that does not compile for `kind`, with where it is and why."""
+    problems: list[tuple[KeyPath, str]] = []
+    for index, condition in enumerate(conditions):
+        problem = _condition_problem(condition, kind)
+        if problem is not None:
+            where: KeyPath = ("conditions", index)
+            if isinstance(condition, ConditionSpec):
+                where = (*where, "condition")
+            problems.append((where, problem))
+    return problems
+
+
+@lru_cache(maxsize=4096)  # the same few conditions repeat across thousands of monitors
+def _condition_problem(condition: Condition, kind: str) -> str | None:
+    """Why one condition does not compile for monitors of `kind` (None when it does)."""
+    from tocsin.checks.conditions import ConditionError, compile_conditions  # it imports us
+
+    try:
+        compile_conditions([condition], kind)
+    except ConditionError as exc:  # exc.where would say conditions[0]: the loader adds the path
+        return f"invalid condition {exc.text!r} at column {exc.column}: {exc.problem}"
+    return None
 
 
 class BasicAuth(Strict):
@@ -123,7 +167,7 @@ class HttpMonitor(MonitorBase):
     max_redirects: int = Field(default=10, ge=0, le=50)
     basic_auth: BasicAuth | None = None
     bearer_token: str | None = None
-    expected_status: list[int | str] = Field(default_factory=lambda: ["2xx", "3xx"])
+    expected_status: list[int | str] = Field(default_factory=lambda: list[int | str](["2xx", "3xx"]))
     ip_version: Literal["any", "4", "6"] = "any"
     tls_verify: bool = True
     max_body_bytes: int = Field(default=1_048_576, ge=0)
@@ -149,7 +193,7 @@ class HttpMonitor(MonitorBase):
     @model_validator(mode="after")
     def _one_auth(self) -> HttpMonitor:
         if self.basic_auth and self.bearer_token:
-            raise ValueError("set basic_auth or bearer_token, not both")
+            raise located_error([(("bearer_token",), "set basic_auth or bearer_token, not both")])
         return self
 
 
@@ -204,9 +248,13 @@ class HeartbeatMonitor(MonitorBase):
     kind: Literal["heartbeat"]
     period: Duration = timedelta(minutes=5)
     grace: Duration = timedelta(minutes=1)
-    token: str | None = Field(default=None, min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")
+    token: str | None = Field(default=None, min_length=16, max_length=128, pattern=_TOKEN)
     interval: Duration = timedelta(seconds=30)  # how often the deadline is evaluated
 
+    probes: ClassVar[bool] = False
+
+
+MONITOR_KINDS = ("http", "tcp", "dns", "tls", "heartbeat")
 
 Monitor = Annotated[
     HttpMonitor | TcpMonitor | DnsMonitor | TlsMonitor | HeartbeatMonitor,
@@ -224,9 +272,12 @@ class TocsinConfig(Strict):
 
     @model_validator(mode="after")
     def _unique_monitor_names(self) -> TocsinConfig:
+        # The loader reports duplicates itself (with both lines, even alongside other errors)
+        # and drops this one; it stays for configs built in code.
         seen: set[str] = set()
         for monitor in self.monitors:
             if monitor.name in seen:
-                raise ValueError(f"monitor name {monitor.name!r} is used twice; names must be unique")
+                message = "monitor name {name!r} is used twice; names must be unique"
+                raise PydanticCustomError(DUPLICATE_NAME_ERROR, message, {"name": monitor.name})
             seen.add(monitor.name)
         return self
