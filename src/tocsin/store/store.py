@@ -1,0 +1,204 @@
+"""The `Store` facade: the one object the rest of tocsin uses to reach the database.
+
+Reads run on pooled connections, concurrently. Every write goes through the single writer
+task (see writer.py): results are batched, everything else runs as its own transaction on
+the same task, in order, and is committed before the awaiting call returns.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import select
+
+from tocsin.alerting.alert import Alert
+from tocsin.checks.result import CheckResult
+from tocsin.store import events, monitors, results, retention, stats
+from tocsin.store.database import Database, StoreUnavailable
+from tocsin.store.migrate import upgrade
+from tocsin.store.records import (
+    Bucket,
+    MonitorDefinition,
+    MonitorRecord,
+    ResultWrite,
+    StoredEvent,
+    WindowStats,
+)
+from tocsin.store.results import Prepared
+from tocsin.store.rollups import Resolution
+from tocsin.store.tables import monitors as monitors_table
+from tocsin.store.writer import OnBatch, StoreClosed, Writer
+
+__all__ = ["Store", "StoreClosed", "StoreUnavailable"]
+
+
+def new_token() -> str:
+    """A fresh heartbeat token: 24 random bytes, URL-safe."""
+    return secrets.token_urlsafe(24)
+
+
+class Store:
+    """Monitors, check results, rollups and events in SQLite or PostgreSQL."""
+
+    def __init__(self, db: Database, raw_retention: timedelta, on_batch: OnBatch | None) -> None:
+        self._db = db
+        self.raw_retention = raw_retention
+        self._writer: Writer[Prepared] = Writer(db, results.commit_batch, on_batch=on_batch)
+        self._ids: dict[str, int] = {}  # monitor name -> id; ids never change (no deletes)
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        *,
+        raw_retention: timedelta = timedelta(days=14),
+        migrate: bool = True,
+        on_batch: Callable[[int, float], None] | None = None,
+    ) -> Store:
+        """Connect (StoreUnavailable if not possible), migrate to head if asked, start the writer."""
+        db = Database(url)
+        store = cls(db, raw_retention, on_batch)
+        try:
+            await db.check()
+            store._writer.start()
+            if migrate:
+                await store.migrate()
+                await store._load_ids()
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    @property
+    def url(self) -> str:
+        """The database URL with its password hidden."""
+        return self._db.redacted
+
+    @property
+    def dialect(self) -> str:
+        """`sqlite` or `postgresql`."""
+        return self._db.dialect
+
+    async def migrate(self) -> None:
+        """Bring the schema to the newest revision shipped with this tocsin."""
+        await self._writer.run(upgrade)
+
+    async def close(self) -> None:
+        """Commit pending writes, stop the writer and close every connection."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._writer.close()
+        await self._db.dispose()
+
+    # monitors
+
+    async def sync_monitors(
+        self, defs: Sequence[MonitorDefinition], source: str = "config"
+    ) -> dict[str, MonitorRecord]:
+        """Register `defs` under `source` (state kept) and mark that source's other monitors removed."""
+        records = await self._writer.run(lambda c: monitors.sync(c, defs, source, new_token))
+        self._remember(records.values())
+        return records
+
+    async def list_monitors(self, include_removed: bool = False) -> list[MonitorRecord]:
+        """Every monitor, by name."""
+        async with self._db.read() as conn:
+            found = await monitors.fetch(conn, include_removed=include_removed)
+        return self._remember(found)
+
+    async def get_monitor(self, name: str) -> MonitorRecord | None:
+        """One monitor by name (removed ones too), or None."""
+        async with self._db.read() as conn:
+            found = self._remember(await monitors.fetch(conn, name=name))
+        return found[0] if found else None
+
+    async def monitor_by_token(self, token: str) -> MonitorRecord | None:
+        """The live (not removed) heartbeat monitor owning `token`, or None."""
+        async with self._db.read() as conn:
+            found = await monitors.fetch(conn, token=token, include_removed=False)
+        return self._remember(found)[0] if found else None
+
+    async def set_paused(self, name: str, paused: bool) -> bool:
+        """Pause or resume a monitor; False if there is no such monitor."""
+        return await self._writer.run(lambda c: monitors.set_paused(c, name, paused))
+
+    async def record_ping(self, name: str, kind: Literal["ping", "start", "fail"], at: datetime) -> None:
+        """Commit a heartbeat signal (`fail` only checks the monitor exists); KeyError if unknown."""
+        await self._writer.run(lambda c: monitors.record_ping(c, name, kind, at))
+
+    # results
+
+    def enqueue(self, writes: Sequence[ResultWrite]) -> None:
+        """Queue results for the next batch without waiting; KeyError for a monitor never synced."""
+        self._writer.enqueue([(self._ids[w.result.monitor], w) for w in writes])
+
+    async def write(self, writes: Sequence[ResultWrite]) -> None:
+        """Queue results and return once the batch holding them is committed."""
+        await self._writer.write([(await self._id(w.result.monitor), w) for w in writes])
+
+    async def flush(self) -> None:
+        """Return once everything queued so far is committed."""
+        await self._writer.flush()
+
+    async def recent_results(self, name: str, limit: int = 50, before: datetime | None = None) -> list[CheckResult]:
+        """Raw results newest first; page with `before` = the oldest `at` of the previous page."""
+        async with self._db.read() as conn:
+            return await results.recent(conn, name, limit, before)
+
+    async def recent_failures(self, name: str, limit: int = 20) -> list[CheckResult]:
+        """Raw results that were not up, newest first."""
+        async with self._db.read() as conn:
+            return await results.recent(conn, name, limit, failures_only=True)
+
+    async def window_stats(self, name: str, since: datetime, until: datetime) -> WindowStats:
+        """Counts and latency over a window, from rollups (see docs/storage.md for alignment)."""
+        return (await self.many_window_stats([name], since, until))[name]
+
+    async def many_window_stats(self, names: Sequence[str], since: datetime, until: datetime) -> dict[str, WindowStats]:
+        """`window_stats` for many monitors in one query."""
+        async with self._db.read() as conn:
+            return await stats.many_window_stats(conn, names, since, until)
+
+    async def buckets(self, name: str, since: datetime, until: datetime, resolution: Resolution) -> list[Bucket]:
+        """Stored rollup rows overlapping the window, oldest first (missing = no results)."""
+        async with self._db.read() as conn:
+            return await stats.buckets(conn, name, since, until, resolution)
+
+    # events
+
+    async def record_event(self, alert: Alert, source: str) -> StoredEvent:
+        """Commit one alert event and return it as stored."""
+        return await self._writer.run(lambda c: events.record(c, alert, source))
+
+    async def recent_events(self, limit: int = 100) -> list[StoredEvent]:
+        """The latest events, newest first."""
+        async with self._db.read() as conn:
+            return await events.recent(conn, limit)
+
+    # housekeeping
+
+    async def purge(self, now: datetime) -> dict[str, int]:
+        """Delete rows past retention in bounded chunks; counts per table."""
+        return await retention.purge(self._writer, now, self.raw_retention)
+
+    # internals
+
+    def _remember(self, records: Iterable[MonitorRecord]) -> list[MonitorRecord]:
+        found = list(records)
+        self._ids.update((r.name, r.id) for r in found)
+        return found
+
+    async def _id(self, name: str) -> int:
+        if name not in self._ids and await self.get_monitor(name) is None:
+            raise KeyError(name)
+        return self._ids[name]
+
+    async def _load_ids(self) -> None:
+        query = select(monitors_table.c.name, monitors_table.c.id)
+        async with self._db.read() as conn:
+            self._ids.update((name, monitor_id) for name, monitor_id in await conn.execute(query))

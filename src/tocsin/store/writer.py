@@ -1,0 +1,233 @@
+"""The single writer task: batches result writes into one transaction and runs other writes in order.
+
+Why one task: SQLite allows one writer at a time, and a transaction per result costs ~30x a
+row in a batch. Funnelling every write through one task means tocsin never contends with
+itself for the write lock, batches form naturally under load, and a batch is one
+transaction, so a crash leaves all of it or none of it. PostgreSQL runs the same code; its
+nodes write concurrently with each other, each through its own writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tocsin.store.database import Database
+
+log = logging.getLogger("tocsin.store")
+
+T = TypeVar("T")
+R = TypeVar("R")
+CommitFn = Callable[[AsyncConnection, list[T]], Awaitable[None]]
+Job = Callable[[AsyncConnection], Awaitable[R]]
+OnBatch = Callable[[int, float], None]
+
+
+class StoreClosed(RuntimeError):
+    """A write was attempted after `close()`."""
+
+
+@dataclass(slots=True)
+class _Chunk(Generic[T]):
+    """The items of one enqueue/write call; never split across batches, so it commits whole."""
+
+    items: Sequence[T]
+    queued_at: float
+    done: asyncio.Future[None] | None = None
+
+
+@dataclass(slots=True)
+class _Pending(Generic[T]):
+    chunks: deque[_Chunk[T]] = field(default_factory=deque)
+    rows: int = 0
+    urgent: int = 0  # chunks somebody awaits: they end the linger early
+    jobs: deque[tuple[Job[Any], asyncio.Future[Any]]] = field(default_factory=deque)
+
+
+class Writer(Generic[T]):
+    """Owns every write to the database; see the module docstring for why there is one."""
+
+    def __init__(
+        self,
+        db: Database,
+        commit: CommitFn[T],
+        *,
+        max_batch: int = 1000,
+        max_delay: float = 0.05,
+        on_batch: OnBatch | None = None,
+        attempts: int = 5,
+    ) -> None:
+        self._db, self._commit_fn, self._on_batch = db, commit, on_batch
+        self._max_batch, self._max_delay, self._attempts = max_batch, max_delay, attempts
+        self._pending: _Pending[T] = _Pending()
+        self._signal = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start the writer task on the running loop."""
+        self._task = asyncio.create_task(self._loop(), name="tocsin-store-writer")
+
+    @property
+    def pending(self) -> int:
+        """Result rows waiting for a batch."""
+        return self._pending.rows
+
+    def enqueue(self, items: Sequence[T]) -> None:
+        """Queue items for the next batch without waiting."""
+        self._add(_Chunk(items, asyncio.get_running_loop().time()))
+
+    async def write(self, items: Sequence[T]) -> None:
+        """Queue items and return once the batch holding them is committed."""
+        loop = asyncio.get_running_loop()
+        chunk = _Chunk(items, loop.time(), loop.create_future())
+        self._add(chunk)
+        assert chunk.done is not None
+        await chunk.done
+
+    async def flush(self) -> None:
+        """Return once everything queued before the call is committed (or has failed)."""
+        await self.write(())
+
+    async def run(self, job: Job[R]) -> R:
+        """Run `job` in its own transaction on the writer; return its result once committed."""
+        self._check_open()
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.jobs.append((job, future))
+        self._signal.set()
+        return await future
+
+    async def close(self) -> None:
+        """Commit what is queued, then stop the task."""
+        if self._task is None or self._closing:
+            return
+        self._closing = True
+        self._signal.set()
+        await self._task
+
+    def _check_open(self) -> None:
+        if self._closing or self._task is None:
+            raise StoreClosed("the store is closed")
+
+    def _add(self, chunk: _Chunk[T]) -> None:
+        self._check_open()
+        pending = self._pending
+        pending.chunks.append(chunk)
+        pending.rows += len(chunk.items)
+        if chunk.done is not None:
+            pending.urgent += 1
+        self._signal.set()
+
+    async def _loop(self) -> None:
+        pending = self._pending
+        while True:
+            await self._ready()
+            if pending.chunks:
+                await self._commit(self._take())
+            if pending.jobs:
+                await self._run_job(*pending.jobs.popleft())
+            if self._closing and not pending.chunks and not pending.jobs:
+                return
+
+    async def _ready(self) -> None:
+        """Wait until there is something worth a transaction.
+
+        Why linger: results arrive one by one from thousands of checks; holding them up to
+        `max_delay` lets them share one transaction. Anyone awaiting a commit (write, flush,
+        a job) or a full batch cuts the wait short, so durable callers never pay it.
+        """
+        pending, loop = self._pending, asyncio.get_running_loop()
+        while not (pending.jobs or pending.urgent or self._closing):
+            timeout = None
+            if pending.chunks:
+                if pending.rows >= self._max_batch:
+                    return
+                timeout = pending.chunks[0].queued_at + self._max_delay - loop.time()
+                if timeout <= 0:
+                    return
+            self._signal.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._signal.wait(), timeout)
+
+    def _take(self) -> list[_Chunk[T]]:
+        pending, rows = self._pending, 0
+        batch: list[_Chunk[T]] = []
+        while pending.chunks and (not batch or rows + len(pending.chunks[0].items) <= self._max_batch):
+            chunk = pending.chunks.popleft()
+            batch.append(chunk)
+            rows += len(chunk.items)
+            pending.urgent -= chunk.done is not None
+        pending.rows -= rows
+        return batch
+
+    async def _commit(self, batch: list[_Chunk[T]]) -> None:
+        items = [item for chunk in batch for item in chunk.items]
+        started = time.perf_counter()
+        error = await self._attempt(items) if items else None
+        if error is None:
+            _settle(batch, None)
+            self._report(len(items), time.perf_counter() - started)
+        elif len(batch) > 1 and not _transient(error):
+            for chunk in batch:  # isolate the chunk that cannot be written; commit the others
+                await self._commit([chunk])
+        else:
+            log.error("dropped %d check results: %s", len(items), error)
+            _settle(batch, error)
+
+    async def _attempt(self, items: list[T]) -> Exception | None:
+        for attempt in range(self._attempts):
+            try:
+                async with self._db.transaction() as conn:
+                    await self._commit_fn(conn, items)
+                return None
+            except Exception as exc:  # the caller decides: retry, isolate, or report
+                if not _transient(exc) or attempt == self._attempts - 1:
+                    return exc
+                log.warning("store write failed, retrying: %s", exc)
+                await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
+        return None  # unreachable: the loop returns
+
+    async def _run_job(self, job: Job[Any], future: asyncio.Future[Any]) -> None:
+        try:
+            async with self._db.transaction() as conn:
+                result = await job(conn)
+        except Exception as exc:  # handed to the awaiting caller
+            if not future.done():
+                future.set_exception(exc)
+        else:
+            if not future.done():
+                future.set_result(result)
+
+    def _report(self, size: int, seconds: float) -> None:
+        if self._on_batch is None or size == 0:
+            return
+        try:
+            self._on_batch(size, seconds)
+        except Exception:  # a metrics bug must not stop the writer
+            log.exception("on_batch callback failed")
+
+
+def _settle(batch: list[_Chunk[T]], error: Exception | None) -> None:
+    for chunk in batch:
+        if chunk.done is None or chunk.done.done():
+            continue
+        if error is None:
+            chunk.done.set_result(None)
+        else:
+            chunk.done.set_exception(error)
+
+
+def _transient(exc: BaseException) -> bool:
+    """Connection trouble and lock timeouts are worth a retry; bad data is not."""
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return isinstance(exc, OSError | TimeoutError)
