@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,9 @@ from tests.acceptance.conftest import Target
 
 
 def tocsin(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tocsin", *args], capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "tocsin", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 GOOD = """
@@ -38,27 +41,45 @@ def test_validate_ok_and_errors(tmp_path: Path) -> None:
     assert ok.stdout.strip() == f"ok: {good} has 3 monitors (1 heartbeat, 1 http, 1 tcp)"
 
     bad = tmp_path / "bad.yaml"
-    bad.write_text("monitors:\n  - name: web\n    kind: http\n    url: ftp://x\n    intervl: 30s\n  - name: w2\n    kind: htp\n")
+    bad.write_text(
+        "monitors:\n  - name: web\n    kind: http\n    url: ftp://x\n    intervl: 30s\n  - name: w2\n    kind: htp\n"
+    )
     result = tocsin("validate", str(bad))
     assert result.returncode == 1
     lines = result.stderr
-    assert f"{bad}:4:" in lines and "url" in lines  # every error, with file:line and key
-    assert f"{bad}:5:" in lines and "intervl" in lines and "interval" in lines  # a typo gets a suggestion
-    assert f"{bad}:7:" in lines and "htp" in lines
+    assert f"{bad}:4:" in lines
+    assert "url" in lines
+    assert f"{bad}:5:" in lines
+    assert "intervl" in lines
+    assert "interval" in lines
+    assert f"{bad}:7:" in lines
+    assert "htp" in lines
 
 
-def test_check_exit_codes(tmp_path: Path, target: Target) -> None:
+async def atocsin(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI without blocking the loop that serves the in-test target."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tocsin", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    return subprocess.CompletedProcess(args, proc.returncode or 0, out.decode(), err.decode())
+
+
+async def test_check_exit_codes(tmp_path: Path, target: Target) -> None:
     config = tmp_path / "c.yaml"
     config.write_text(GOOD.format(db=tmp_path / "x.db", url=target.url))
-    up = tocsin("check", str(config), "--monitor", "web")
+    up = await atocsin("check", str(config), "--monitor", "web")
     assert up.returncode == 0, up.stdout + up.stderr
-    assert "web" in up.stdout and "up" in up.stdout
-    everything = tocsin("check", str(config))
+    assert "web" in up.stdout
+    assert "up" in up.stdout
+    everything = await atocsin("check", str(config))
     assert everything.returncode == 1  # the closed port is down
-    assert "closed-port" in everything.stdout and "connect" in everything.stdout
+    assert "closed-port" in everything.stdout
+    assert "connect" in everything.stdout
     assert "skipped heartbeat monitors" in everything.stdout
-    unknown = tocsin("check", str(config), "--monitor", "nope")
-    assert unknown.returncode == 2 and "unknown monitor" in unknown.stderr
+    unknown = await atocsin("check", str(config), "--monitor", "nope")
+    assert unknown.returncode == 2
+    assert "unknown monitor" in unknown.stderr
 
 
 def test_db_migrate(tmp_path: Path) -> None:
@@ -83,4 +104,5 @@ def test_serve_refuses_bad_config_and_unreachable_database(tmp_path: Path) -> No
     assert result.returncode == 1
     assert "s3cret" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if "127.0.0.1:1" in line]
-    assert len(errors) == 1 and "***" in errors[0]  # one line, naming the URL, password hidden
+    assert len(errors) == 1
+    assert "***" in errors[0]

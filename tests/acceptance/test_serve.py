@@ -72,7 +72,8 @@ async def test_monitor_lifecycle_alerts_heartbeat_and_pages(
         assert failures[0]["reason"] == "condition"
         events = await api.get("/api/v1/events")
         fired = [e for e in events if e["labels"]["alertname"] == "MonitorDown"]
-        assert fired and fired[0]["status"] == "firing"
+        assert fired
+        assert fired[0]["status"] == "firing"
         assert fired[0]["labels"] == {"service": "api", "team": "core", "alertname": "MonitorDown", "monitor": "api"}
         assert fired[0]["annotations"]["runbook_url"] == "https://runbooks.test/api"
 
@@ -80,13 +81,15 @@ async def test_monitor_lifecycle_alerts_heartbeat_and_pages(
         target.status = 200
         await api.until(lambda: status_is(api, "api", "up"), advance="10s")
         events = await api.get("/api/v1/events")
-        assert events[0]["labels"]["alertname"] == "MonitorDown" and events[0]["status"] == "resolved"
+        assert events[0]["labels"]["alertname"] == "MonitorDown"
+        assert events[0]["status"] == "resolved"
 
         # heartbeat: no ping within period + grace goes down, a ping brings it back at once
         await api.until(lambda: status_is(api, "backup", "down"), advance="30s")
         assert (await monitor(api, "backup"))["recent_failures"][0]["reason"] == "no_ping"
         async with http.post(f"{server.url}/ping/{TOKEN}", data=b"done in 3s") as resp:
-            assert resp.status == 200 and await resp.text() == "OK\n"
+            assert resp.status == 200
+            assert await resp.text() == "OK\n"
         assert await status_is(api, "backup", "up")
         async with http.get(f"{server.url}/ping/{TOKEN}/fail") as resp:
             assert resp.status == 200
@@ -103,18 +106,23 @@ async def test_monitor_lifecycle_alerts_heartbeat_and_pages(
 
         # pages and their JSON twins come from the same view
         page = await api.get("/monitors")
-        assert "api" in page and "<svg" in page
+        assert "api" in page
+        assert "<svg" in page
         twin = await api.get("/monitors.json")
-        assert [m["name"] for m in twin["monitors"]] == [m["name"] for m in (await api.get("/api/v1/monitors"))["monitors"]]
+        assert [m["name"] for m in twin["monitors"]] == [
+            m["name"] for m in (await api.get("/api/v1/monitors"))["monitors"]
+        ]
         detail_page = await api.get("/monitors/api")
-        assert "Recent failures" in detail_page and "Last 90 days" in detail_page
+        assert "Recent failures" in detail_page
+        assert "Last 90 days" in detail_page
         assert (await api.get("/monitors/api.json"))["monitor"]["name"] == "api"
         await api.get("/monitors/nope", expect=404)
         assert (await api.get("/api/v1/monitors/backup"))["spec"]["token"] == "***"  # secrets masked
 
         # paging through raw results
         page1 = await api.get("/api/v1/monitors/api/results?limit=2")
-        assert len(page1["results"]) == 2 and page1["next_before"]
+        assert len(page1["results"]) == 2
+        assert page1["next_before"]
         page2 = await api.get(f"/api/v1/monitors/api/results?limit=2&before={page1['next_before']}")
         assert page2["results"][0]["at"] < page1["results"][-1]["at"]
 
@@ -141,7 +149,9 @@ async def test_reload_is_transactional(tmp_path: Path, target: Target, http: aio
         assert await status_is(api, "api", "up")  # the old config keeps running
 
         write_config(
-            config, tmp_path / "t.db", target.url,
+            config,
+            tmp_path / "t.db",
+            target.url,
             extra=f"  - name: api2\n    kind: http\n    url: {target.url}\n    interval: 10s\n    timeout: 2s\n",
         )
         assert (await api.post("/-/reload"))["monitors"] == 3
@@ -177,7 +187,9 @@ async def test_state_survives_restart(tmp_path: Path, target: Target, http: aioh
 async def test_request_body_limit(tmp_path: Path, target: Target, http: aiohttp.ClientSession) -> None:
     config = tmp_path / "tocsin.yaml"
     write_config(config, tmp_path / "t.db", target.url)
-    async with running_server(config) as server:
-        async with http.post(f"{server.url}/ping/{TOKEN}", data=b"x" * 2_000_000) as resp:
-            assert resp.status == 413
-            assert "max_body_bytes" in (await resp.json())["detail"]
+    async with (
+        running_server(config) as server,
+        http.post(f"{server.url}/ping/{TOKEN}", data=b"x" * 2_000_000) as resp,
+    ):
+        assert resp.status == 413
+        assert "max_body_bytes" in (await resp.json())["detail"]

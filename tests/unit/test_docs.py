@@ -22,7 +22,11 @@ def all_docs() -> str:
 def _models(annotation: Any) -> list[type[BaseModel]]:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
-    return [m for arg in get_args(annotation) for m in _models(arg)] if get_origin(annotation) or get_args(annotation) else []
+    return (
+        [m for arg in get_args(annotation) for m in _models(arg)]
+        if get_origin(annotation) or get_args(annotation)
+        else []
+    )
 
 
 def config_keys(model: type[BaseModel], seen: set[type[BaseModel]] | None = None) -> set[str]:

@@ -68,11 +68,14 @@ def test_transition_reports_previous_and_current_and_sets_since() -> None:
 def test_pause_and_resume() -> None:
     paused, change = pause(MonitorState(status=DOWN), True)
     assert paused.status is MonitorStatus.PAUSED
-    assert change is not None and change.previous is DOWN
+    assert change is not None
+    assert change.previous is DOWN
     resumed, change = pause(paused, False)
-    assert resumed.status is P and change is not None
+    assert resumed.status is P
+    assert change is not None
     same, change = pause(MonitorState(status=UP_), False)  # resuming a running monitor does nothing
-    assert same.status is UP_ and change is None
+    assert same.status is UP_
+    assert change is None
 
 
 @given(

@@ -32,7 +32,8 @@ def test_deadline(last_ping: datetime | None, last_start: datetime | None, expec
 def test_judge_up_before_and_down_after_deadline() -> None:
     assert judge_deadline(MON, T0, T0, None, T0 + 5 * m).outcome is Outcome.UP
     late = judge_deadline(MON, T0, T0, None, T0 + 7 * m)
-    assert late.outcome is Outcome.DOWN and late.reason is Reason.NO_PING
+    assert late.outcome is Outcome.DOWN
+    assert late.reason is Reason.NO_PING
     assert late.message == "last ping 7m ago; expected every 5m + grace 1m"
 
 
@@ -50,8 +51,13 @@ def test_never_pinged_message() -> None:
 def test_ping_results() -> None:
     assert ping_result(MON, "start", T0, "", None) is None  # a start alone decides nothing
     ok = ping_result(MON, "ping", T0 + 2 * m, "", T0)
-    assert ok is not None and ok.outcome is Outcome.UP and ok.latency_ms == 120_000  # run time from start
+    assert ok is not None
+    assert ok.outcome is Outcome.UP
+    assert ok.latency_ms == 120_000
     failed = ping_result(MON, "fail", T0, "disk full\n", None)
-    assert failed is not None and failed.reason is Reason.REPORTED and failed.message == "disk full"
+    assert failed is not None
+    assert failed.reason is Reason.REPORTED
+    assert failed.message == "disk full"
     bare = ping_result(MON, "fail", T0, "", None)
-    assert bare is not None and bare.message == "the job reported failure"
+    assert bare is not None
+    assert bare.message == "the job reported failure"

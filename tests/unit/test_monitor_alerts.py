@@ -11,7 +11,10 @@ from tocsin.config.models import HttpMonitor
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 MON = HttpMonitor(
-    kind="http", name="api", url="http://127.0.0.1/", labels={"service": "api", "monitor": "spoofed"},
+    kind="http",
+    name="api",
+    url="http://127.0.0.1/",
+    labels={"service": "api", "monitor": "spoofed"},
     annotations={"runbook_url": "https://runbooks/api"},
 )
 DOWN_RESULT = CheckResult("api", T0, Outcome.DOWN, reason=Reason.CONNECT, message="connection refused")
@@ -23,7 +26,8 @@ def test_going_down_fires_monitor_down_with_labels_and_annotations() -> None:
     assert alert.annotations["summary"] == "api is down: connect: connection refused"
     assert alert.annotations["runbook_url"] == "https://runbooks/api"
     assert alert.annotations["reason"] == "connect"
-    assert alert.ends_at is None and alert.starts_at == T0
+    assert alert.ends_at is None
+    assert alert.starts_at == T0
     assert alert.generator_url == "https://ops/monitors/api"
 
 
@@ -32,7 +36,8 @@ def test_recovery_resolves_with_original_start() -> None:
     up = CheckResult("api", T0, Outcome.UP)
     [alert] = alerts_for(MON, Transition(MonitorStatus.DOWN, MonitorStatus.UP), up, since, T0)
     assert alert.labels["alertname"] == "MonitorDown"
-    assert alert.starts_at == since and alert.ends_at == T0
+    assert alert.starts_at == since
+    assert alert.ends_at == T0
 
 
 def test_down_to_degraded_resolves_one_and_fires_the_other() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -18,7 +19,9 @@ from tocsin.clock import FakeClock
 def test_next_slot_is_on_grid_and_not_before(name: str, interval: float, after: float) -> None:
     slot = next_slot(name, interval, after)
     assert after <= slot < after + interval  # the first slot at or after `after`
-    assert (slot - offset(name, interval)) / interval == pytest.approx(round((slot - offset(name, interval)) / interval))
+    assert (slot - offset(name, interval)) / interval == pytest.approx(
+        round((slot - offset(name, interval)) / interval)
+    )
 
 
 def test_offsets_spread_evenly() -> None:
@@ -26,7 +29,8 @@ def test_offsets_spread_evenly() -> None:
     buckets = [0] * 10
     for i in range(1000):
         buckets[int(offset(f"monitor-{i}", 10.0))] += 1
-    assert min(buckets) > 60 and max(buckets) < 140
+    assert min(buckets) > 60
+    assert max(buckets) < 140
 
 
 def test_offset_is_stable() -> None:
@@ -60,8 +64,9 @@ async def test_runs_each_monitor_on_its_interval() -> None:
     await _run_for(clock, scheduler, 60.0)
     a_runs = [due for name, due in runs if name == "a"]
     b_runs = [due for name, due in runs if name == "b"]
-    assert len(a_runs) == 6 and len(b_runs) == 2
-    assert all(y - x == pytest.approx(10.0) for x, y in zip(a_runs, a_runs[1:], strict=False))
+    assert len(a_runs) == 6
+    assert len(b_runs) == 2
+    assert all(y - x == pytest.approx(10.0) for x, y in itertools.pairwise(a_runs))
     assert scheduler.stats.missed == 0
 
 
@@ -116,7 +121,8 @@ async def test_concurrency_bound_and_lag_observed() -> None:
     for _ in range(20):
         await asyncio.sleep(0)
     assert scheduler.stats.started == 10
-    assert all(lag >= 0 for lag in lags) and len(lags) == 10
+    assert all(lag >= 0 for lag in lags)
+    assert len(lags) == 10
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -190,5 +190,5 @@ class CheckRunner:
         for name in self.monitors:
             status = MonitorStatus.PAUSED if name in self.paused else self.state(name).status
             counts[status.value] += 1
-        for status, count in counts.items():
-            self._metrics.monitors.labels(status).set(count)
+        for value, count in counts.items():
+            self._metrics.monitors.labels(value).set(count)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -191,7 +192,7 @@ def summary(
         labels=record.spec.get("labels", {}),
         last_result=result_view(last) if last else None,
         uptime={w: _window(windows[w].get(record.name)) for w in WINDOWS},
-        latency_24h=LatencyView(**latency.__dict__) if latency else LatencyView(),  # type: ignore[attr-defined]
+        latency_24h=LatencyView(**asdict(latency)) if latency else LatencyView(),
         sparkline=sparkline,
     )
 
@@ -258,7 +259,7 @@ async def monitor_detail(runtime: Runtime, record: MonitorRecord) -> MonitorDeta
             recent[0] if recent else None,
             await _sparkline(runtime, name, now),
         ),
-        spec=record.spec,
+        spec=redact(record.spec),
         ping_url=ping_url,
         recent_results=[result_view(r) for r in recent],
         recent_failures=[result_view(r) for r in failures],

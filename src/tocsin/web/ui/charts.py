@@ -20,7 +20,8 @@ def sparkline(values: Sequence[float | None], width: int = 120, height: int = 24
         return f'<svg class="spark" width="{width}" height="{height}" aria-hidden="true"></svg>'
     top, h = _scale(values, height - 2)
     step = width / max(1, len(values) - 1)
-    segments, current = [], []
+    segments: list[list[str]] = []
+    current: list[str] = []
     for i, value in enumerate(values):
         if value is None:
             if current:
