@@ -121,6 +121,30 @@ def result_view(result: CheckResult) -> ResultView:
     )
 
 
+_STEPS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+
+
+def _floor(t: datetime, step: timedelta) -> datetime:
+    seconds = int(t.timestamp())
+    return datetime.fromtimestamp(seconds - seconds % int(step.total_seconds()), t.tzinfo)
+
+
+def filled(buckets: list[Bucket], since: datetime, until: datetime, resolution: str) -> list[BucketView]:
+    """Every bucket of the period, in order; those without results have total 0 and no uptime."""
+    step = _STEPS[resolution]
+    known = {b.start: b for b in buckets}
+    out, t = [], _floor(since, step) + step
+    while t <= until:
+        bucket = known.get(t)
+        out.append(
+            bucket_view(bucket)
+            if bucket
+            else BucketView(start=t, total=0, down=0, degraded=0, uptime=None, latency_mean=None)
+        )
+        t += step
+    return out
+
+
 def bucket_view(bucket: Bucket) -> BucketView:
     """A rollup bucket as the API shows it."""
     return BucketView(
@@ -203,8 +227,9 @@ async def _windows(runtime: Runtime, names: list[str], now: datetime) -> dict[st
 
 
 async def _sparkline(runtime: Runtime, name: str, now: datetime) -> list[float | None]:
-    buckets = await runtime.store.buckets(name, now - timedelta(hours=1), now, "minute")
-    return [b.latency_mean for b in buckets]
+    since = now - timedelta(hours=1)
+    buckets = await runtime.store.buckets(name, since, now, "minute")
+    return [b.latency_mean for b in filled(buckets, since, now, "minute")]
 
 
 async def monitor_list(runtime: Runtime, page: int = 1, status: str | None = None) -> MonitorList:
@@ -247,8 +272,9 @@ async def monitor_detail(runtime: Runtime, record: MonitorRecord) -> MonitorDeta
     windows = await _windows(runtime, [name], now)
     recent = await store.recent_results(name, limit=50)
     failures = await store.recent_failures(name, limit=20)
-    chart = await store.buckets(name, now - timedelta(hours=24), now, "hour")
-    days = await store.buckets(name, now - timedelta(days=90), now, "day")
+    day_ago, quarter_ago = now - timedelta(hours=24), now - timedelta(days=90)
+    chart = filled(await store.buckets(name, day_ago, now, "hour"), day_ago, now, "hour")
+    days = filled(await store.buckets(name, quarter_ago, now, "day"), quarter_ago, now, "day")
     base = runtime.loaded.config.server.external_url or ""
     ping_url = f"{base.rstrip('/')}/ping/{record.heartbeat_token}" if record.heartbeat_token else None
     return MonitorDetail(
@@ -263,6 +289,6 @@ async def monitor_detail(runtime: Runtime, record: MonitorRecord) -> MonitorDeta
         ping_url=ping_url,
         recent_results=[result_view(r) for r in recent],
         recent_failures=[result_view(r) for r in failures],
-        latency_chart=[bucket_view(b) for b in chart],
-        uptime_days=[bucket_view(b) for b in days],
+        latency_chart=chart,
+        uptime_days=days,
     )
