@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -164,9 +164,9 @@ class NotificationRule(_Strict):
 
 
 class NotificationRules(_Strict):
-    """Separate rules for high- and low-urgency pages."""
+    """Separate rules for high- and low-urgency pages; low may be empty, high may not."""
 
-    high: list[NotificationRule] = Field(default_factory=list)
+    high: NonEmpty[NotificationRule]  # without one, high-urgency pages would reach nobody
     low: list[NotificationRule] = Field(default_factory=list)
 
 
@@ -337,8 +337,7 @@ class OncallConfig(_Strict):
 
     @model_validator(mode="after")
     def _references(self) -> OncallConfig:
-        problems = [*_team_refs(self), *_schedule_refs(self), *_policy_refs(self)]
-        problems += [*_service_refs(self), *_shared_keys(self)]
+        problems = [*_dangling(self), *_shared_keys(self)]
         if problems:
             raise located_error(problems)
         return self
@@ -358,6 +357,7 @@ def _duplicates(names: Sequence[str]) -> list[Problem]:
 
 
 _SECTIONS = {"user": "users", "team": "teams", "schedule": "schedules", "escalation policy": "escalation_policies"}
+Reference = tuple[KeyPath, str, str]  # where, the name used there, what kind of thing it names
 
 
 def _unknown(name: str, known: Sequence[str], path: KeyPath, noun: str) -> list[Problem]:
@@ -370,61 +370,30 @@ def _unknown(name: str, known: Sequence[str], path: KeyPath, noun: str) -> list[
     return [(path, f"unknown {noun} {name!r}; {hint}")]
 
 
-def _names(items: Iterable[Any]) -> list[str]:
-    """The `name` of each item."""
-    return [item.name for item in items]
+def _dangling(cfg: OncallConfig) -> list[Problem]:
+    """A problem at each reference to a user, team, schedule or policy that is not defined."""
+    known = {noun: [item.name for item in getattr(cfg, key)] for noun, key in _SECTIONS.items()}
+    return [problem for path, name, noun in _references(cfg) for problem in _unknown(name, known[noun], path, noun)]
 
 
-def _team_refs(cfg: OncallConfig) -> list[Problem]:
-    """Team members that are not users."""
-    users = _names(cfg.users)
-    return [
-        problem
-        for t, team in enumerate(cfg.teams)
-        for m, member in enumerate(team.members)
-        for problem in _unknown(member, users, ("teams", t, "members", m), "user")
-    ]
-
-
-def _schedule_refs(cfg: OncallConfig) -> list[Problem]:
-    """Participants and override users that are not users."""
-    users = _names(cfg.users)
-    problems: list[Problem] = []
+def _references(cfg: OncallConfig) -> Iterator[Reference]:
+    """Every name the section uses to refer to another item of it."""
+    for t, team in enumerate(cfg.teams):
+        yield from ((("teams", t, "members", m), member, "user") for m, member in enumerate(team.members))
     for s, schedule in enumerate(cfg.schedules):
-        for index, layer in enumerate(schedule.layers):
-            for p, name in enumerate(layer.participants):
-                problems += _unknown(name, users, ("schedules", s, "layers", index, "participants", p), "user")
-        for index, override in enumerate(schedule.overrides):
-            for key in ("user", "replaces"):
-                name = getattr(override, key)
-                if name is not None:
-                    problems += _unknown(name, users, ("schedules", s, "overrides", index, key), "user")
-    return problems
-
-
-def _policy_refs(cfg: OncallConfig) -> list[Problem]:
-    """Step targets that name no user, schedule or team."""
-    known = {kind: _names(getattr(cfg, f"{kind.value}s")) for kind in TargetKind}
-    problems: list[Problem] = []
+        for i, layer in enumerate(schedule.layers):
+            where: KeyPath = ("schedules", s, "layers", i, "participants")
+            yield from (((*where, p), name, "user") for p, name in enumerate(layer.participants))
+        for i, override in enumerate(schedule.overrides):
+            names = {"user": override.user, "replaces": override.replaces}
+            yield from ((("schedules", s, "overrides", i, k), v, "user") for k, v in names.items() if v is not None)
     for p, policy in enumerate(cfg.escalation_policies):
         for s, step in enumerate(policy.steps):
-            for t, config in enumerate(step.targets):
-                target = config.target()
-                where: KeyPath = ("escalation_policies", p, "steps", s, "targets", t, target.kind.value)
-                problems += _unknown(target.name, known[target.kind], where, target.kind.value)
-    return problems
-
-
-def _service_refs(cfg: OncallConfig) -> list[Problem]:
-    """Services whose escalation policy does not exist."""
-    policies = _names(cfg.escalation_policies)
-    return [
-        problem
-        for s, service in enumerate(cfg.services)
-        for problem in _unknown(
-            service.escalation_policy, policies, ("services", s, "escalation_policy"), "escalation policy"
-        )
-    ]
+            for t, target in enumerate(config.target() for config in step.targets):
+                kind = target.kind.value
+                yield ("escalation_policies", p, "steps", s, "targets", t, kind), target.name, kind
+    for s, service in enumerate(cfg.services):
+        yield ("services", s, "escalation_policy"), service.escalation_policy, "escalation policy"
 
 
 def _shared_keys(cfg: OncallConfig) -> list[Problem]:

@@ -14,14 +14,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, Timezone
 
 from tocsin.oncall.model import Schedule, Shift, load_zone
 from tocsin.oncall.resolve import shifts
 from tocsin.oncall.rotation import as_utc
 
 PRODID = "-//tocsin//on-call calendar//EN"
-REACH = timedelta(days=31)
+REACH = timedelta(days=28)
 """How far past the requested range a shift is followed, so events are whole and UIDs stable."""
 REFRESH = timedelta(hours=1)
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Zulu", "Zulu"})
@@ -60,7 +60,8 @@ def schedule_calendar(
 ) -> bytes:
     """The schedule's final shifts overlapping [start, end) as an iCalendar feed; `gaps` adds flagged gaps."""
     entries = [entry for entry in schedule_entries(schedule, start, end) if gaps or entry.user is not None]
-    return render(entries, name=name, url=url, stamp=_stamp(stamp, start), summary=_schedule_summary)
+    stamp = _stamp(stamp, start)
+    return render(entries, name=name, url=url, stamp=stamp, summary=_schedule_summary, time_zone=schedule.time_zone)
 
 
 def user_calendar(
@@ -82,7 +83,8 @@ def user_calendar(
         if entry.user == user
     ]
     title = name if name is not None else f"{user} on call"
-    return render(entries, name=title, url=url, stamp=_stamp(stamp, start), summary=_user_summary)
+    zone = time_zone or "UTC"
+    return render(entries, name=title, url=url, stamp=_stamp(stamp, start), summary=_user_summary, time_zone=zone)
 
 
 def _stamp(stamp: datetime | None, start: datetime) -> datetime:
@@ -93,9 +95,20 @@ def _stamp(stamp: datetime | None, start: datetime) -> datetime:
 def schedule_entries(schedule: Schedule, start: datetime, end: datetime) -> list[Entry]:
     """The final schedule as whole entries (gaps included) that overlap [start, end)."""
     start, end = as_utc(start, "start"), as_utc(end, "end")
-    pieces = shifts(schedule, start - REACH, end + REACH)
+    pieces = shifts(schedule, _grid(start) - REACH, _grid(end) + 2 * REACH)
     entries = [_entry(schedule, group) for group in _by_person(pieces)]
     return [entry for entry in entries if entry.start < end and entry.end > start]
+
+
+def _grid(t: datetime) -> datetime:
+    """`t` rounded down to a multiple of `REACH` since 1970.
+
+    Following shifts from a fixed grid rather than from `start` means an event clipped by
+    the reach (someone on call for months) keeps its start, and so its UID, while the
+    requested range slides, until the range crosses into the next cell.
+    """
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return epoch + (t - epoch) // REACH * REACH
 
 
 def _by_person(pieces: Iterable[Shift]) -> list[list[Shift]]:
@@ -125,15 +138,21 @@ def _user_summary(entry: Entry) -> str:
     return f"On call: {entry.schedule}"
 
 
-def render(entries: Sequence[Entry], *, name: str, url: str | None, stamp: datetime, summary: Summary) -> bytes:
+def render(
+    entries: Sequence[Entry], *, name: str, url: str | None, stamp: datetime, summary: Summary, time_zone: str
+) -> bytes:
     """The VCALENDAR for `entries`, with a VTIMEZONE for every TZID it uses."""
     calendar = _header(name, url)
     for entry in sorted(entries, key=lambda e: (e.start, e.schedule)):
         calendar.add_component(_event(entry, stamp, summary(entry)))
     if entries:
-        first = min(entry.start for entry in entries).date()
-        last = max(entry.end for entry in entries).date()
-        calendar.add_missing_timezones(date(first.year, 1, 1), date(last.year + 1, 1, 1))
+        first = min(entry.start for entry in entries).year
+        calendar.add_missing_timezones(date(first, 1, 1), date(max(e.end for e in entries).year + 1, 1, 1))
+    else:  # RFC 5545 wants at least one component: the feed's own zone will do
+        years = date(stamp.year, 1, 1), date(stamp.year + 1, 1, 1)
+        calendar.add_component(Timezone.from_tzid(time_zone, first_date=years[0], last_date=years[1]))
+    for zone in calendar.walk("VTIMEZONE"):
+        zone.pop("COMMENT", None)  # icalendar's note on the years covered; RFC 5545 has no COMMENT here
     ical: bytes = calendar.to_ical()
     return ical
 
@@ -159,8 +178,9 @@ def _event(entry: Entry, stamp: datetime, title: str) -> Event:
     event = Event()
     event.add("uid", entry.uid)
     event.add("dtstamp", stamp)
-    event.add("dtstart", wall_time(entry.start, entry.time_zone))
-    event.add("dtend", wall_time(entry.end, entry.time_zone))
+    start, end = event_times(entry)
+    event.add("dtstart", start)
+    event.add("dtend", end)
     event.add("summary", title)
     event.add("description", _description(entry))
     event.add("transp", "TRANSPARENT")
@@ -178,6 +198,16 @@ def _description(entry: Entry) -> str:
     if entry.user is None:
         return f"Nobody is on call for schedule {entry.schedule}: add an override or a backstop layer."
     return f"{entry.user} is on call for schedule {entry.schedule} (layers: {', '.join(entry.layers)})."
+
+
+def event_times(entry: Entry) -> tuple[datetime, datetime]:
+    """DTSTART and DTEND: both on the wall clock of the entry's zone, or both in UTC."""
+    # Readers such as recurring-ical-events compute DTEND - DTSTART and add it back with
+    # wall-clock arithmetic, which is only right when both ends are written the same way.
+    start, end = wall_time(entry.start, entry.time_zone), wall_time(entry.end, entry.time_zone)
+    if (start.tzinfo is UTC) != (end.tzinfo is UTC):
+        return as_utc(entry.start), as_utc(entry.end)
+    return start, end
 
 
 def wall_time(instant: datetime, time_zone: str) -> datetime:
