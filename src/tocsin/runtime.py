@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import aiohttp
+
 from tocsin.alerting.ingest import Ingest
+from tocsin.alerting.timeinterval import ConfigError as AlertingConfigError
 from tocsin.checks.conditions import compile_conditions
 from tocsin.checks.probes import ProbeContext
 from tocsin.checks.runner import CheckRunner, Monitored
@@ -23,6 +26,10 @@ from tocsin.clock import Clock
 from tocsin.config.errors import ConfigErrors
 from tocsin.config.loader import LoadedConfig, load_config
 from tocsin.metrics import Metrics
+from tocsin.notify.outbox import Integration, OutboxWorker
+from tocsin.pipeline.engine import AlertEngine
+from tocsin.pipeline.setup import alerting_setup
+from tocsin.store.alerting import AlertStore
 from tocsin.store.records import MonitorDefinition
 from tocsin.store.store import Store
 
@@ -79,6 +86,9 @@ class Runtime:
         self.store: Store
         self.runner: CheckRunner
         self.scheduler: Scheduler
+        self.alerts: AlertEngine
+        self.outbox: OutboxWorker
+        self._http: aiohttp.ClientSession | None = None
         self.ready = False
 
     async def start(self) -> None:
@@ -92,10 +102,11 @@ class Runtime:
             on_batch=self.metrics.observe_batch,
         )
         await self._probes.__aenter__()
+        await self._start_alerting(loaded)
         self.runner = CheckRunner(
             self.clock,
             self.store,
-            Ingest(self.store),
+            Ingest(self.store, self.alerts),
             self.metrics,
             self._probes,
             loaded.config.server.external_url,
@@ -108,8 +119,21 @@ class Runtime:
         self._tasks = [
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
             asyncio.create_task(self._housekeeping(), name="housekeeping"),
+            asyncio.create_task(self.alerts.run(), name="alert-dispatcher"),
+            asyncio.create_task(self.outbox.run(), name="outbox"),
         ]
         self.ready = True
+
+    async def _start_alerting(self, loaded: LoadedConfig) -> None:
+        alert_store = AlertStore(self.store)
+        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        self.outbox = OutboxWorker(self.clock, alert_store, self._integration, self._http)
+        self.alerts = AlertEngine(self.clock, alert_store, alerting_setup(loaded.config), self.outbox.wake)
+        await self.alerts.start()
+
+    def _integration(self, receiver: str, index: int) -> Integration | None:
+        found = self.alerts.setup.integrations.get(receiver, [])
+        return found[index] if index < len(found) else None
 
     async def reload(self) -> ReloadOutcome:
         """Re-read the config file; on any error keep the old config and report why."""
@@ -118,11 +142,13 @@ class Runtime:
                 # Parsing a large file takes a while (0.7 s at 10k monitors): keep the loop serving.
                 loaded = await asyncio.to_thread(load_config, self.config_path)
                 compiled = monitored(loaded)
+                setup = alerting_setup(loaded.config)
                 self._warn_restart_needed(loaded)
                 await self._swap(loaded, compiled)
+                self.alerts.reconfigure(setup)
             except ConfigErrors as exc:
                 return self._failed(tuple(exc.format().splitlines()))
-            except ValueError as exc:
+            except (ValueError, AlertingConfigError) as exc:
                 return self._failed((str(exc),))
             log.info("config reloaded from %s: %d monitors", self.config_path, len(compiled))
             return ReloadOutcome(True, monitors=len(compiled))
@@ -153,6 +179,7 @@ class Runtime:
         while True:
             await self.clock.sleep_until(self.clock.timestamp() + HOUSEKEEPING_EVERY.total_seconds())
             try:
+                await self.alerts.collect_garbage()
                 counts = await self.store.purge(self.clock.now())
                 if any(counts.values()):
                     log.info("retention purge: %s", counts)
@@ -168,5 +195,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self._probes.__aexit__(None, None, None)
+        if self._http is not None:
+            await self._http.close()
         with contextlib.suppress(AttributeError):
             await self.store.close()

@@ -1,7 +1,7 @@
-"""The one entry point for alerts from every source.
+"""The one entry point for alerts from tocsin's own sources (monitors, later SLOs).
 
-Until the alert pipeline lands (issue 4), an accepted alert is stored as an event,
-committed before this returns.
+Each alert is kept in the event history and handed to the alert engine, both committed
+before this returns.
 """
 
 from __future__ import annotations
@@ -14,24 +14,34 @@ from tocsin.store.records import StoredEvent
 
 
 class EventSink(Protocol):
-    """Where ingested alerts are made durable."""
+    """Where alert events are kept as history."""
 
     async def record_event(self, alert: Alert, source: str) -> StoredEvent:
         """Store one alert event, committed before returning."""
         ...
 
 
-class Ingest:
-    """Validates and records alerts from one source at a time."""
+class AlertSink(Protocol):
+    """The alert engine's ingest, for internal sources (no resolve timeout)."""
 
-    def __init__(self, sink: EventSink) -> None:
-        self._sink = sink
+    async def ingest_internal(self, alerts: Sequence[Alert], source: str) -> None:
+        """Commit and route alerts whose end is given explicitly by the source."""
+        ...
+
+
+class Ingest:
+    """Records and routes alerts from one internal source at a time."""
+
+    def __init__(self, events: EventSink, engine: AlertSink | None = None) -> None:
+        self._events, self._engine = events, engine
 
     async def __call__(self, alerts: Sequence[Alert], source: str) -> list[StoredEvent]:
-        """Record every alert; returns what was stored, in order."""
+        """Record every alert, then route them; returns the history entries."""
         stored = []
         for alert in alerts:
             if not alert.labels:
                 raise ValueError("an alert needs at least one label")
-            stored.append(await self._sink.record_event(alert, source))
+            stored.append(await self._events.record_event(alert, source))
+        if self._engine is not None:
+            await self._engine.ingest_internal(alerts, source)
         return stored

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from functools import lru_cache
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -254,6 +254,8 @@ class HeartbeatMonitor(MonitorBase):
     probes: ClassVar[bool] = False
 
 
+from tocsin.config.alerting import MaintenanceConfig, check_alerting  # noqa: E402 - builds on Strict above
+
 MONITOR_KINDS = ("http", "tcp", "dns", "tls", "heartbeat")
 
 Monitor = Annotated[
@@ -269,6 +271,13 @@ class TocsinConfig(Strict):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     monitors: list[Monitor] = Field(default_factory=list)
+    alerting: dict[str, Any] = Field(default_factory=dict)
+    maintenance: list[MaintenanceConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _alerting_is_alertmanager_yml(self) -> TocsinConfig:
+        check_alerting(self.alerting)
+        return self
 
     @model_validator(mode="after")
     def _unique_monitor_names(self) -> TocsinConfig:

@@ -18,6 +18,7 @@ import aiohttp
 from tocsin.alerting.alert import Alert
 
 __all__ = [
+    "SKIPPED",
     "Channel",
     "DeliveryError",
     "DeliveryResult",

@@ -79,6 +79,16 @@ class Store:
         return self._db.redacted
 
     @property
+    def database(self) -> Database:
+        """The connection pool, for repositories built on this store (e.g. alerting)."""
+        return self._db
+
+    @property
+    def writer(self) -> Writer[Prepared]:
+        """The single writer every write goes through."""
+        return self._writer
+
+    @property
     def dialect(self) -> str:
         """`sqlite` or `postgresql`."""
         return self._db.dialect

@@ -1,0 +1,135 @@
+"""Aggregation groups with Alertmanager's timers, as a pure state machine.
+
+An alert is routed down the tree; for each matching route it joins the group keyed by the
+route and the values of the route's `group_by` labels. A new group is first flushed after
+`group_wait`, then every `group_interval`; an alert whose `group_wait` has already passed
+when it joins a group that never flushed triggers an immediate flush (as in Alertmanager).
+After a flush was handed to the pipeline, resolved alerts that did not change meanwhile
+leave the group, and an empty group is dropped. Whether a flush notifies anyone is the
+dedup stage's decision, not the dispatcher's. Time is passed in as POSIX seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tocsin.alerting.alert import Alert
+from tocsin.alerting.route import Route
+from tocsin.labels import escape_value
+
+
+def group_key(route: Route, labels: Mapping[str, str]) -> str:
+    """Alertmanager's group key: the route key, a colon, and the group labels sorted."""
+    inner = ", ".join(f'{name}="{escape_value(labels[name])}"' for name in sorted(labels))
+    return f"{route.key}:{{{inner}}}"
+
+
+@dataclass(slots=True)
+class Group:
+    """One aggregation group: what the pipeline flushes, notifies and later acknowledges."""
+
+    key: str
+    route: Route
+    labels: dict[str, str]
+    next_flush: float
+    has_flushed: bool = False
+    alerts: dict[str, Alert] = field(default_factory=dict)
+
+    @property
+    def receiver(self) -> str:
+        """The receiver this group notifies."""
+        return self.route.opts.receiver
+
+
+@dataclass(frozen=True, slots=True)
+class GroupTimer:
+    """The persisted part of a group, so a restart resumes its timers instead of restarting them."""
+
+    key: str
+    next_flush: float
+    has_flushed: bool
+
+
+class Dispatcher:
+    """Holds the groups of one routing tree; every method takes `now` and does no I/O."""
+
+    def __init__(self, tree: Route, timers: Iterable[GroupTimer] = ()) -> None:
+        self.tree = tree
+        self.groups: dict[str, Group] = {}
+        self._of_alert: dict[str, set[str]] = {}
+        self._restored = {t.key: t for t in timers}
+
+    def insert(self, alert: Alert, now: float) -> list[Group]:
+        """Put an alert (new or updated) into the group of every route it matches."""
+        fingerprint = alert.fingerprint
+        joined: list[Group] = []
+        for route in self.tree.match(alert.labels):
+            group = self._group_for(route, alert, now)
+            group.alerts[fingerprint] = alert
+            self._of_alert.setdefault(fingerprint, set()).add(group.key)
+            if not group.has_flushed and alert.starts_at.timestamp() + _wait(route) < now:
+                group.next_flush = min(group.next_flush, now)
+            joined.append(group)
+        return joined
+
+    def _group_for(self, route: Route, alert: Alert, now: float) -> Group:
+        labels = route.opts.group_labels(alert.labels)
+        key = group_key(route, labels)
+        group = self.groups.get(key)
+        if group is None:
+            restored = self._restored.pop(key, None)
+            next_flush = restored.next_flush if restored else now + _wait(route)
+            group = Group(key, route, labels, next_flush, restored.has_flushed if restored else False)
+            self.groups[key] = group
+        return group
+
+    def due(self, now: float) -> list[Group]:
+        """Groups whose timer has fired, oldest deadline first."""
+        ready = [g for g in self.groups.values() if g.next_flush <= now and g.alerts]
+        return sorted(ready, key=lambda g: g.next_flush)
+
+    def next_deadline(self) -> float | None:
+        """When the next group is due, or None without groups."""
+        return min((g.next_flush for g in self.groups.values() if g.alerts), default=None)
+
+    def flushing(self, group: Group, now: float) -> tuple[Alert, ...]:
+        """Snapshot the group for the pipeline and restart its timer at `group_interval`."""
+        group.next_flush = now + group.route.opts.group_interval.total_seconds()
+        group.has_flushed = True
+        return tuple(group.alerts.values())
+
+    def flushed(self, group: Group, sent: Iterable[Alert], now: datetime) -> None:
+        """Drop resolved alerts the flush carried and that have not changed since; drop empty groups."""
+        for alert in sent:
+            fingerprint = alert.fingerprint
+            if alert.resolved_at(now) and group.alerts.get(fingerprint) is alert:
+                del group.alerts[fingerprint]
+                self._forget(fingerprint, group.key)
+        if not group.alerts:
+            self.groups.pop(group.key, None)
+
+    def remove(self, fingerprint: str) -> None:
+        """Forget an alert everywhere (garbage-collected or deleted)."""
+        for key in self._of_alert.pop(fingerprint, set()):
+            group = self.groups.get(key)
+            if group is not None:
+                group.alerts.pop(fingerprint, None)
+                if not group.alerts:
+                    del self.groups[key]
+
+    def _forget(self, fingerprint: str, key: str) -> None:
+        keys = self._of_alert.get(fingerprint)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._of_alert[fingerprint]
+
+    def timers(self) -> list[GroupTimer]:
+        """The timer state of every group, for persistence."""
+        return [GroupTimer(g.key, g.next_flush, g.has_flushed) for g in self.groups.values()]
+
+
+def _wait(route: Route) -> float:
+    return route.opts.group_wait.total_seconds()

@@ -1,0 +1,202 @@
+"""The outbox worker: delivers queued notifications at least once, with backoff, jitter and dead letters.
+
+Channels classify failures and never retry; this worker owns retries. A row is claimed
+for a lease, so a crashed worker's rows become due again when the lease ends, and on
+PostgreSQL several nodes share the queue (`FOR UPDATE SKIP LOCKED`) without sending twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+
+from tocsin.alerting.alert import Alert
+from tocsin.clock import Clock
+from tocsin.notify.model import Channel, Notification, PermanentError, RetryableError
+from tocsin.store.alerting import AlertStore, Attempt, OutboxRow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Integration:
+    """One channel of one receiver, as the pipeline and the outbox address it."""
+
+    receiver: str
+    index: int
+    kind: str
+    send_resolved: bool
+    channel: Channel
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, then a dead letter."""
+
+    max_attempts: int = 10
+    base: timedelta = timedelta(seconds=5)
+    cap: timedelta = timedelta(minutes=10)
+
+    def delay(self, attempts: int, retry_after: float | None, rng: random.Random) -> timedelta:
+        """The wait before the next try: `base * 2^(attempts-1)`, capped, with full jitter in [50%, 100%]."""
+        backoff = min(self.cap.total_seconds(), self.base.total_seconds() * 2 ** max(0, attempts - 1))
+        wait = backoff * rng.uniform(0.5, 1.0)
+        return timedelta(seconds=max(wait, retry_after or 0.0))
+
+
+def encode(n: Notification) -> dict[str, Any]:
+    """A notification as JSON-able data for the outbox row."""
+    return {
+        "receiver": n.receiver,
+        "group_key": n.group_key,
+        "group_labels": dict(n.group_labels),
+        "common_labels": dict(n.common_labels),
+        "common_annotations": dict(n.common_annotations),
+        "status": n.status,
+        "reason": n.reason,
+        "external_url": n.external_url,
+        "idempotency_key": n.idempotency_key,
+        "created_at": n.created_at.isoformat(),
+        "truncated_alerts": n.truncated_alerts,
+        "alerts": [_alert(a) for a in n.alerts],
+    }
+
+
+def _alert(a: Alert) -> dict[str, Any]:
+    return {
+        "labels": dict(a.labels),
+        "annotations": dict(a.annotations),
+        "starts_at": a.starts_at.isoformat(),
+        "ends_at": a.ends_at.isoformat() if a.ends_at else None,
+        "generator_url": a.generator_url,
+    }
+
+
+def decode(data: dict[str, Any]) -> Notification:
+    """The inverse of `encode`."""
+    alerts = tuple(
+        Alert(
+            labels=a["labels"],
+            annotations=a["annotations"],
+            starts_at=datetime.fromisoformat(a["starts_at"]),
+            ends_at=datetime.fromisoformat(a["ends_at"]) if a["ends_at"] else None,
+            generator_url=a["generator_url"],
+        )
+        for a in data["alerts"]
+    )
+    return Notification(
+        receiver=data["receiver"],
+        group_key=data["group_key"],
+        group_labels=data["group_labels"],
+        common_labels=data["common_labels"],
+        common_annotations=data["common_annotations"],
+        alerts=alerts,
+        status=data["status"],
+        reason=data["reason"],
+        external_url=data["external_url"],
+        idempotency_key=data["idempotency_key"],
+        created_at=datetime.fromisoformat(data["created_at"]),
+        truncated_alerts=data["truncated_alerts"],
+    )
+
+
+Lookup = Callable[[str, int], Integration | None]
+
+
+class OutboxWorker:
+    """Claims due deliveries and sends them, concurrently up to `concurrency`."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        store: AlertStore,
+        lookup: Lookup,
+        http: aiohttp.ClientSession,
+        policy: RetryPolicy | None = None,
+        concurrency: int = 32,
+        lease: timedelta = timedelta(minutes=2),
+        rng: random.Random | None = None,
+    ) -> None:
+        self._clock, self._store, self._lookup, self._http = clock, store, lookup, http
+        self.policy = policy or RetryPolicy()
+        self._concurrency, self._lease_ms = concurrency, int(lease.total_seconds() * 1000)
+        self._rng = rng or random.Random()
+        self._wake = asyncio.Event()
+        self.delivered = 0
+
+    def wake(self) -> None:
+        """Something was enqueued: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self, poll: float = 1.0) -> None:
+        """Deliver until cancelled."""
+        while True:
+            self._wake.clear()
+            if not await self.deliver_due():
+                await self._sleep(poll)
+
+    async def _sleep(self, poll: float) -> None:
+        sleeper = asyncio.ensure_future(self._clock.sleep_until(self._clock.timestamp() + poll))
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            woken.cancel()
+
+    async def deliver_due(self) -> int:
+        """Claim and deliver one batch of due rows; how many were claimed."""
+        rows = await self._store.claim(self._clock.now(), self._lease_ms, self._concurrency)
+        if rows:
+            await asyncio.gather(*(self._deliver(row) for row in rows))
+        return len(rows)
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        integration = self._lookup(row.delivery.receiver, row.delivery.integration)
+        now = self._clock.now()
+        if integration is None:
+            detail = f"receiver {row.delivery.receiver!r} has no integration #{row.delivery.integration} any more"
+            await self._store.settle(row.id, Attempt(row.id, now, "permanent", None, 0.0, detail), "dead", None)
+            return
+        started = time.perf_counter()
+        try:
+            result = await integration.channel.send(decode(row.delivery.payload), self._http)
+        except RetryableError as exc:
+            await self._retry(row, now, started, exc.message, exc.status_code, exc.retry_after)
+        except PermanentError as exc:
+            attempt = Attempt(row.id, now, "permanent", exc.status_code, _ms(started), exc.message)
+            await self._store.settle(row.id, attempt, "dead", None)
+            log.warning("notification %s to %s failed permanently: %s", row.id, row.delivery.receiver, exc.message)
+        except Exception as exc:  # a channel bug is treated as retryable, and logged
+            log.exception("channel %s crashed", integration.kind)
+            await self._retry(row, now, started, f"{type(exc).__name__}: {exc}", None, None)
+        else:
+            attempt = Attempt(row.id, now, "delivered", result.status_code, _ms(started), result.detail or "")
+            await self._store.settle(row.id, attempt, "delivered", None)
+            self.delivered += 1
+
+    async def _retry(
+        self, row: OutboxRow, now: datetime, started: float, detail: str, code: int | None, retry_after: float | None
+    ) -> None:
+        attempts = row.attempts + 1
+        attempt = Attempt(row.id, now, "retryable", code, _ms(started), detail)
+        if attempts >= self.policy.max_attempts:
+            await self._store.settle(row.id, attempt, "dead", None)
+            log.warning(
+                "notification %s to %s is dead after %d attempts: %s", row.id, row.delivery.receiver, attempts, detail
+            )
+            return
+        next_at = now + self.policy.delay(attempts, retry_after, self._rng)
+        await self._store.settle(row.id, attempt, "pending", next_at)
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

@@ -1,0 +1,1 @@
+"""The notification pipeline: small stages, their order written once in build.py."""

@@ -1,0 +1,82 @@
+"""The enqueue stage: record what is notified and queue its delivery, in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal
+
+from tocsin.alerting.alert import Alert
+from tocsin.notify.model import Notification, Reason, for_channel
+from tocsin.notify.outbox import encode
+from tocsin.pipeline.dedup import LogEntry
+from tocsin.pipeline.stage import Flush
+from tocsin.store.alerting import AlertStore, Delivery
+
+
+def common(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    """The pairs every mapping shares (Alertmanager's commonLabels / commonAnnotations)."""
+    if not maps:
+        return {}
+    shared = dict(maps[0])
+    for m in maps[1:]:
+        shared = {k: v for k, v in shared.items() if m.get(k) == v}
+    return shared
+
+
+def idempotency_key(flush: Flush) -> str:
+    """Stable for one flush of one group to one integration: a retried request carries the same key."""
+    fingerprints = ",".join(sorted(a.fingerprint for a in flush.alerts))
+    raw = f"{flush.group_key}|{flush.receiver}|{flush.integration}|{flush.now.isoformat()}|{fingerprints}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+def notification(flush: Flush, external_url: str) -> Notification:
+    """The notification a flush describes."""
+    alerts: tuple[Alert, ...] = flush.alerts
+    status: Literal["firing", "resolved"] = "firing" if flush.firing() else "resolved"
+    reason: Reason = flush.reason if flush.reason in ("new", "update", "repeat", "resolved") else "update"  # type: ignore[assignment]
+    return Notification(
+        receiver=flush.receiver,
+        group_key=flush.group_key,
+        group_labels=dict(flush.group_labels),
+        common_labels=common([a.labels for a in alerts]),
+        common_annotations=common([a.annotations for a in alerts]),
+        alerts=alerts,
+        status=status,
+        reason=reason,
+        external_url=external_url,
+        idempotency_key=idempotency_key(flush),
+        created_at=flush.now,
+    )
+
+
+class Enqueue:
+    """Writes the notification-log entry and (unless there is nothing to say) the outbox row."""
+
+    def __init__(self, store: AlertStore, external_url: Callable[[], str], wake: Callable[[], None]) -> None:
+        self._store, self._external_url, self._wake = store, external_url, wake
+
+    async def __call__(self, flush: Flush) -> Flush | None:
+        """Commit, then wake the outbox worker."""
+        entry = LogEntry(
+            frozenset(a.fingerprint for a in flush.firing()),
+            frozenset(a.fingerprint for a in flush.resolved()),
+            flush.now,
+        )
+        n = for_channel(notification(flush, self._external_url()), flush.send_resolved)
+        delivery = None
+        if n is not None:
+            delivery = Delivery(
+                n.idempotency_key,
+                flush.group_key,
+                flush.receiver,
+                flush.integration,
+                flush.channel,
+                n.reason,
+                encode(n),
+            )
+        await self._store.enqueue((flush.group_key, flush.receiver, flush.integration), entry, delivery, flush.now)
+        if delivery is not None:
+            self._wake()
+        return flush

@@ -1,0 +1,377 @@
+"""Persistence of the alert pipeline: alerts, silences, group timers, notification log, outbox.
+
+Every write goes through the store's single writer (one transaction per call), so an
+accepted alert or an enqueued notification is committed before the caller goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tocsin.alerting.alert import Alert
+from tocsin.alerting.dispatch import GroupTimer
+from tocsin.alerting.silence import Silence
+from tocsin.labels import Matcher
+from tocsin.pipeline.dedup import LogEntry
+from tocsin.store.alert_tables import alert_groups, alerts, delivery_attempts, notification_log, outbox, silences
+from tocsin.store.store import Store
+from tocsin.store.times import from_ms, opt_from_ms, opt_to_ms, to_ms
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAlert:
+    """An alert as kept: `timeout` says its end came from resolve_timeout, not from the source."""
+
+    alert: Alert
+    updated_at: datetime
+    timeout: bool
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One notification to deliver to one integration (a row of the outbox)."""
+
+    idempotency_key: str
+    group_key: str
+    receiver: str
+    integration: int
+    channel: str
+    reason: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """A delivery with its state."""
+
+    id: int
+    delivery: Delivery
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One try at delivering an outbox row."""
+
+    outbox_id: int
+    at: datetime
+    outcome: str  # delivered, retryable, permanent
+    status_code: int | None
+    latency_ms: float
+    detail: str
+
+
+def _upsert(conn: AsyncConnection, table: Any, keys: list[str], columns: Sequence[str]) -> Insert:
+    make = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = make(table)
+    return stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in columns})
+
+
+def _alert_row(stored: StoredAlert) -> dict[str, Any]:
+    a = stored.alert
+    return {
+        "fingerprint": a.fingerprint,
+        "labels": dict(a.labels),
+        "annotations": dict(a.annotations),
+        "starts_at_ms": to_ms(a.starts_at),
+        "ends_at_ms": opt_to_ms(a.ends_at),
+        "timeout": stored.timeout,
+        "updated_at_ms": to_ms(stored.updated_at),
+        "generator_url": a.generator_url,
+        "source": stored.source,
+    }
+
+
+def _alert_from(m: Any) -> StoredAlert:
+    alert = Alert(
+        labels=dict(m["labels"]),
+        annotations=dict(m["annotations"]),
+        starts_at=from_ms(m["starts_at_ms"]),
+        ends_at=opt_from_ms(m["ends_at_ms"]),
+        generator_url=m["generator_url"],
+    )
+    return StoredAlert(alert, from_ms(m["updated_at_ms"]), bool(m["timeout"]), m["source"])
+
+
+def _silence_row(s: Silence, updated_at: datetime) -> dict[str, Any]:
+    matchers = [{"name": m.name, "op": m.op, "value": m.value} for m in s.matchers]
+    return {
+        "id": s.id,
+        "matchers": matchers,
+        "starts_at_ms": to_ms(s.starts_at),
+        "ends_at_ms": to_ms(s.ends_at),
+        "updated_at_ms": to_ms(updated_at),
+        "created_by": s.created_by,
+        "comment": s.comment,
+    }
+
+
+def _silence_from(m: Any) -> tuple[Silence, datetime]:
+    matchers = tuple(Matcher(x["name"], x["op"], x["value"]) for x in m["matchers"])
+    silence = Silence(
+        id=m["id"],
+        matchers=matchers,
+        starts_at=from_ms(m["starts_at_ms"]),
+        ends_at=from_ms(m["ends_at_ms"]),
+        created_by=m["created_by"],
+        comment=m["comment"],
+    )
+    return silence, from_ms(m["updated_at_ms"])
+
+
+def _outbox_from(m: Any) -> OutboxRow:
+    delivery = Delivery(
+        m["idempotency_key"],
+        m["group_key"],
+        m["receiver"],
+        m["integration"],
+        m["channel"],
+        m["reason"],
+        dict(m["payload"]),
+    )
+    return OutboxRow(
+        m["id"],
+        delivery,
+        m["status"],
+        m["attempts"],
+        from_ms(m["created_at_ms"]),
+        from_ms(m["next_attempt_ms"]),
+        opt_from_ms(m["delivered_at_ms"]),
+        m["last_error"],
+    )
+
+
+class AlertStore:
+    """The alert pipeline's view of the store: reads on the pool, writes through the one writer."""
+
+    def __init__(self, store: Store) -> None:
+        self._db, self._writer = store.database, store.writer
+
+    # alerts
+
+    async def save_alerts(self, stored: Sequence[StoredAlert]) -> None:
+        """Insert or replace alerts by fingerprint, in one transaction."""
+        rows = [_alert_row(s) for s in stored]
+        if not rows:
+            return
+
+        async def job(conn: AsyncConnection) -> None:
+            stmt = _upsert(conn, alerts, ["fingerprint"], [c for c in rows[0] if c != "fingerprint"])
+            await conn.execute(stmt, rows)
+
+        await self._writer.run(job)
+
+    async def load_alerts(self) -> list[StoredAlert]:
+        """Every stored alert (firing and not yet collected)."""
+        async with self._db.read() as conn:
+            return [_alert_from(r._mapping) for r in await conn.execute(select(alerts))]
+
+    async def delete_alerts(self, fingerprints: Sequence[str]) -> None:
+        """Forget alerts (garbage collection of long-resolved ones)."""
+        if fingerprints:
+            await self._writer.run(lambda c: c.execute(delete(alerts).where(alerts.c.fingerprint.in_(fingerprints))))
+
+    # silences
+
+    async def save_silence(self, silence: Silence, updated_at: datetime) -> None:
+        """Create or replace a silence."""
+        row = _silence_row(silence, updated_at)
+        await self._writer.run(lambda c: c.execute(_upsert(c, silences, ["id"], [k for k in row if k != "id"]), row))
+
+    async def load_silences(self) -> list[tuple[Silence, datetime]]:
+        """Every silence with its last update time."""
+        async with self._db.read() as conn:
+            return [_silence_from(r._mapping) for r in await conn.execute(select(silences))]
+
+    async def delete_silences_ended_before(self, before: datetime) -> int:
+        """Drop silences that expired before `before` (retention)."""
+        result = await self._writer.run(
+            lambda c: c.execute(delete(silences).where(silences.c.ends_at_ms < to_ms(before)))
+        )
+        return int(result.rowcount or 0)
+
+    # group timers
+
+    async def save_timers(self, timers: Sequence[GroupTimer]) -> None:
+        """Replace the persisted timers with `timers` (groups that are gone are deleted)."""
+
+        async def job(conn: AsyncConnection) -> None:
+            await conn.execute(delete(alert_groups))
+            if timers:
+                rows = [
+                    {"key": t.key, "next_flush_ms": round(t.next_flush * 1000), "has_flushed": t.has_flushed}
+                    for t in timers
+                ]
+                await conn.execute(insert(alert_groups), rows)
+
+        await self._writer.run(job)
+
+    async def load_timers(self) -> list[GroupTimer]:
+        """The persisted group timers."""
+        async with self._db.read() as conn:
+            rows = await conn.execute(select(alert_groups))
+            return [GroupTimer(r.key, r.next_flush_ms / 1000, bool(r.has_flushed)) for r in rows]
+
+    # notification log and outbox
+
+    async def log_entry(self, group_key: str, receiver: str, integration: int) -> LogEntry | None:
+        """What was last notified for a group and integration."""
+        c = notification_log.c
+        query = select(notification_log).where(
+            and_(c.group_key == group_key, c.receiver == receiver, c.integration == integration)
+        )
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return LogEntry(frozenset(row.firing), frozenset(row.resolved), from_ms(row.sent_at_ms))
+
+    async def enqueue(
+        self, key: tuple[str, str, int], entry: LogEntry, delivery: Delivery | None, now: datetime
+    ) -> None:
+        """Record what is being notified and (if anything is sent) its outbox row, in one transaction."""
+        log_row = {
+            "group_key": key[0],
+            "receiver": key[1],
+            "integration": key[2],
+            "firing": sorted(entry.firing),
+            "resolved": sorted(entry.resolved),
+            "sent_at_ms": to_ms(entry.at),
+        }
+
+        async def job(conn: AsyncConnection) -> None:
+            await conn.execute(
+                _upsert(
+                    conn,
+                    notification_log,
+                    ["group_key", "receiver", "integration"],
+                    ["firing", "resolved", "sent_at_ms"],
+                ),
+                log_row,
+            )
+            if delivery is not None:
+                await conn.execute(insert(outbox), _delivery_row(delivery, now))
+
+        await self._writer.run(job)
+
+    async def claim(self, now: datetime, lease_ms: int, limit: int) -> list[OutboxRow]:
+        """Take up to `limit` due deliveries for `lease_ms`; other nodes skip them (SKIP LOCKED on PostgreSQL)."""
+        now_ms = to_ms(now)
+
+        async def job(conn: AsyncConnection) -> list[OutboxRow]:
+            c = outbox.c
+            due = and_(
+                c.status == "pending",
+                c.next_attempt_ms <= now_ms,
+                or_(c.claimed_until_ms.is_(None), c.claimed_until_ms <= now_ms),
+            )
+            query = select(outbox).where(due).order_by(c.next_attempt_ms).limit(limit)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = [_outbox_from(r._mapping) for r in await conn.execute(query)]
+            if rows:
+                ids = [r.id for r in rows]
+                await conn.execute(update(outbox).where(c.id.in_(ids)).values(claimed_until_ms=now_ms + lease_ms))
+            return rows
+
+        return await self._writer.run(job)
+
+    async def settle(self, row_id: int, attempt: Attempt, status: str, next_attempt: datetime | None) -> None:
+        """Record an attempt and the row's new state (delivered, pending with a next try, or dead)."""
+        values: dict[str, Any] = {
+            "status": status,
+            "attempts": outbox.c.attempts + 1,
+            "claimed_until_ms": None,
+            "last_error": None if attempt.outcome == "delivered" else attempt.detail,
+        }
+        if status == "delivered":
+            values["delivered_at_ms"] = to_ms(attempt.at)
+        if next_attempt is not None:
+            values["next_attempt_ms"] = to_ms(next_attempt)
+
+        async def job(conn: AsyncConnection) -> None:
+            await conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
+            await conn.execute(insert(delivery_attempts), _attempt_row(attempt))
+
+        await self._writer.run(job)
+
+    async def retry(self, row_id: int, now: datetime) -> bool:
+        """Put a dead delivery back in the queue; False unless it was dead."""
+        stmt = (
+            update(outbox)
+            .where(and_(outbox.c.id == row_id, outbox.c.status == "dead"))
+            .values(status="pending", next_attempt_ms=to_ms(now), claimed_until_ms=None)
+        )
+        result = await self._writer.run(lambda c: c.execute(stmt))
+        return bool(result.rowcount)
+
+    async def deliveries(
+        self, *, status: str | None = None, group_key: str | None = None, limit: int = 100
+    ) -> list[OutboxRow]:
+        """Outbox rows, newest first, optionally filtered."""
+        query = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
+        if status:
+            query = query.where(outbox.c.status == status)
+        if group_key:
+            query = query.where(outbox.c.group_key == group_key)
+        async with self._db.read() as conn:
+            return [_outbox_from(r._mapping) for r in await conn.execute(query)]
+
+    async def attempts(self, row_ids: Sequence[int]) -> list[Attempt]:
+        """Every attempt of the given rows, oldest first."""
+        if not row_ids:
+            return []
+        query = (
+            select(delivery_attempts).where(delivery_attempts.c.outbox_id.in_(row_ids)).order_by(delivery_attempts.c.id)
+        )
+        async with self._db.read() as conn:
+            return [
+                Attempt(r.outbox_id, from_ms(r.at_ms), r.outcome, r.status_code, r.latency_ms, r.detail)
+                for r in await conn.execute(query)
+            ]
+
+    async def counts(self) -> dict[str, int]:
+        """Outbox rows by status."""
+        query = select(outbox.c.status, func.count()).group_by(outbox.c.status)
+        async with self._db.read() as conn:
+            return {status: int(n) for status, n in await conn.execute(query)}
+
+
+def _delivery_row(d: Delivery, now: datetime) -> dict[str, Any]:
+    return {
+        "idempotency_key": d.idempotency_key,
+        "group_key": d.group_key,
+        "receiver": d.receiver,
+        "integration": d.integration,
+        "channel": d.channel,
+        "reason": d.reason,
+        "payload": d.payload,
+        "status": "pending",
+        "attempts": 0,
+        "created_at_ms": to_ms(now),
+        "next_attempt_ms": to_ms(now),
+    }
+
+
+def _attempt_row(a: Attempt) -> dict[str, Any]:
+    return {
+        "outbox_id": a.outbox_id,
+        "at_ms": to_ms(a.at),
+        "outcome": a.outcome,
+        "status_code": a.status_code,
+        "latency_ms": a.latency_ms,
+        "detail": a.detail[:2000],
+    }
