@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ import aiohttp
 
 from tocsin.alerting.ingest import Ingest
 from tocsin.alerting.timeinterval import ConfigError as AlertingConfigError
+from tocsin.checks import catalog
 from tocsin.checks.conditions import compile_conditions
 from tocsin.checks.probes import ProbeContext
 from tocsin.checks.runner import CheckRunner, Monitored
@@ -25,12 +27,14 @@ from tocsin.checks.scheduler import Scheduler
 from tocsin.clock import Clock
 from tocsin.config.errors import ConfigErrors
 from tocsin.config.loader import LoadedConfig, load_config
+from tocsin.config.models import MonitorBase
 from tocsin.metrics import Metrics
 from tocsin.notify.outbox import Integration, OutboxWorker
 from tocsin.pipeline.engine import AlertEngine
 from tocsin.pipeline.setup import alerting_setup
+from tocsin.store.access_records import AuditEntry
 from tocsin.store.alerting import AlertStore
-from tocsin.store.records import MonitorDefinition
+from tocsin.store.records import MonitorDefinition, MonitorRecord
 from tocsin.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -90,6 +94,8 @@ class Runtime:
         self.outbox: OutboxWorker
         self._http: aiohttp.ClientSession | None = None
         self.ready = False
+        # Called after every successful config load (start and reload), e.g. to mirror config users.
+        self.reload_hooks: list[Callable[[LoadedConfig], Awaitable[None]]] = []
 
     async def start(self) -> None:
         """Load config (errors raise ConfigErrors), open the store, start the scheduler."""
@@ -159,15 +165,39 @@ class Runtime:
         return ReloadOutcome(False, errors)
 
     async def _swap(self, loaded: LoadedConfig, compiled: dict[str, Monitored]) -> None:
-        removed = set(self.runner.monitors) - set(compiled)
         records = await self.store.sync_monitors(definitions(loaded), source="config")
+        stored = await self.store.list_monitors()
+        merged = {**catalog.from_records(stored, taken=compiled), **compiled}  # config wins a name clash
+        removed = set(self.runner.monitors) - set(merged)
         for name in removed:  # a monitor that disappears must not leave its alert firing
             await self.runner.retire(name)
         self.loaded = loaded
-        self.runner.configure(compiled, records)
-        self.scheduler.set_monitors({n: m.spec.interval.total_seconds() for n, m in compiled.items()})
+        self._adopt(merged, {**{r.name: r for r in stored if r.name in merged}, **records})
+        for hook in self.reload_hooks:
+            await hook(loaded)
         self.metrics.reload_ok.set(1)
         self.metrics.reload_time.set(self.clock.timestamp())
+
+    def _adopt(self, monitors: dict[str, Monitored], records: dict[str, MonitorRecord]) -> None:
+        self.runner.configure(monitors, records)
+        self.scheduler.set_monitors(catalog.schedule(monitors))
+
+    async def save_monitor(self, spec: MonitorBase, audit: AuditEntry, *, create: bool) -> MonitorRecord:
+        """Create or replace a database-defined monitor; it is checked from now on, no reload needed."""
+        compiled = catalog.compile_monitor(spec)
+        async with self._reload_lock:
+            save = self.store.create_monitor if create else self.store.replace_monitor
+            record = await save(catalog.api_definition(spec), audit)
+            self._adopt({**self.runner.monitors, spec.name: compiled}, {spec.name: record})
+        return record
+
+    async def delete_monitor(self, name: str, audit: AuditEntry) -> MonitorRecord:
+        """Remove a database-defined monitor: checks stop at once and its firing alert resolves."""
+        async with self._reload_lock:
+            record = await self.store.delete_monitor(name, audit)
+            await self.runner.retire(name)
+            self._adopt({n: m for n, m in self.runner.monitors.items() if n != name}, {})
+        return record
 
     def _warn_restart_needed(self, loaded: LoadedConfig) -> None:
         old = self.loaded.config

@@ -22,6 +22,7 @@ from tocsin.checks.result import CheckResult, MonitorStatus, Outcome
 from tocsin.clock import Clock
 from tocsin.config.models import HeartbeatMonitor, MonitorBase
 from tocsin.metrics import Metrics
+from tocsin.store.access_records import AuditEntry
 from tocsin.store.records import MonitorRecord, MonitorState, ResultWrite
 from tocsin.store.store import Store
 
@@ -114,10 +115,10 @@ class CheckRunner:
         if change is not None:
             await self._on_change(spec, change, result, before.since)
 
-    async def set_paused(self, name: str, paused: bool) -> MonitorState | None:
-        """Pause or resume; a paused monitor's firing alert is resolved. None if unknown."""
+    async def set_paused(self, name: str, paused: bool, audit: AuditEntry | None = None) -> MonitorState | None:
+        """Pause or resume (audited with the change); a paused monitor's firing alert is resolved. None if unknown."""
         monitored = self.monitors.get(name)
-        if monitored is None or not await self._store.set_paused(name, paused):
+        if monitored is None or not await self._store.set_paused(name, paused, audit):
             return None
         (self.paused.add if paused else self.paused.discard)(name)
         before = self.state(name)

@@ -42,6 +42,10 @@ class ServerConfig(Strict):
     external_url: str | None = None
     tls: TlsFiles | None = None
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    metrics_public: bool = False  # serve /metrics without credentials (for a scraper without a token)
+    alertmanager_api_public: bool = False  # accept POST /api/v2/alerts without an ingest token
+    session_max_age: Duration = timedelta(hours=12)
+    session_idle_timeout: Duration = timedelta(hours=2)
 
     @field_validator("listen")
     @classmethod

@@ -8,15 +8,19 @@ the same task, in order, and is committed before the awaiting call returns.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tocsin.alerting.alert import Alert
 from tocsin.checks.result import CheckResult
-from tocsin.store import events, monitors, results, retention, stats
+from tocsin.store import events, monitor_edits, monitors, results, retention, stats
+from tocsin.store.access import AccessStore
+from tocsin.store.access_records import AuditEntry
+from tocsin.store.audit import append as append_audit
 from tocsin.store.database import Database, StoreUnavailable
 from tocsin.store.migrate import upgrade
 from tocsin.store.records import (
@@ -49,6 +53,7 @@ class Store:
         self._writer: Writer[Prepared] = Writer(db, results.commit_batch, on_batch=on_batch)
         self._ids: dict[str, int] = {}  # monitor name -> id; ids never change (no deletes)
         self._closed = False
+        self.access = AccessStore(db, self._writer)
 
     @classmethod
     async def open(
@@ -133,9 +138,40 @@ class Store:
             found = await monitors.fetch(conn, token=token, include_removed=False)
         return self._remember(found)[0] if found else None
 
-    async def set_paused(self, name: str, paused: bool) -> bool:
-        """Pause or resume a monitor; False if there is no such monitor."""
-        return await self._writer.run(lambda c: monitors.set_paused(c, name, paused))
+    async def set_paused(self, name: str, paused: bool, audit: AuditEntry | None = None) -> bool:
+        """Pause or resume a monitor (audited in the same transaction); False if there is no such monitor."""
+
+        async def job(conn: AsyncConnection) -> bool:
+            done = await monitors.set_paused(conn, name, paused)
+            if done:
+                await append_audit(conn, audit)
+            return done
+
+        return await self._writer.run(job)
+
+    async def create_monitor(self, definition: MonitorDefinition, audit: AuditEntry | None) -> MonitorRecord:
+        """Add a monitor defined through the API (MonitorConflict if the name is taken)."""
+        return await self._edit(lambda c: monitor_edits.create(c, definition, new_token), audit)
+
+    async def replace_monitor(self, definition: MonitorDefinition, audit: AuditEntry | None) -> MonitorRecord:
+        """Replace an API monitor's spec, state kept (MonitorMissing, or MonitorConflict for config ones)."""
+        return await self._edit(lambda c: monitor_edits.replace(c, definition, new_token), audit)
+
+    async def delete_monitor(self, name: str, audit: AuditEntry | None) -> MonitorRecord:
+        """Remove an API monitor, history kept (MonitorMissing, or MonitorConflict for config ones)."""
+        return await self._edit(lambda c: monitor_edits.remove(c, name), audit)
+
+    async def _edit(
+        self, change: Callable[[AsyncConnection], Awaitable[MonitorRecord]], audit: AuditEntry | None
+    ) -> MonitorRecord:
+        async def job(conn: AsyncConnection) -> MonitorRecord:
+            record = await change(conn)
+            await append_audit(conn, audit)
+            return record
+
+        record = await self._writer.run(job)
+        self._remember([record])
+        return record
 
     async def record_ping(self, name: str, kind: Literal["ping", "start", "fail"], at: datetime) -> None:
         """Commit a heartbeat signal (`fail` only checks the monitor exists); KeyError if unknown."""

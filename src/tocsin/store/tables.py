@@ -122,3 +122,65 @@ store_meta = Table(
     Column("key", String(64), primary_key=True),
     Column("value", BigInteger, nullable=False),
 )
+
+# Access control (migration 0002): users, sessions, API tokens, audit log, first-run setup.
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", Text),
+    Column("source", String(16), nullable=False),  # "local" (CLI, console, API) or "config"
+    Column("location", Text),
+    Column("disabled", Boolean, nullable=False, server_default=false()),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("digest", String(64), primary_key=True),  # SHA-256 of the cookie value
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("last_seen_ms", BigInteger, nullable=False),
+    Column("ip", String(64), nullable=False),
+    Column("user_agent", String(300), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("prefix", String(32), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),  # SHA-256 of the token
+    Column("scopes", String(64), nullable=False),  # comma-separated
+    Column("created_by", String(160), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("expires_ms", BigInteger),
+    Column("last_used_ms", BigInteger),
+    Column("revoked_ms", BigInteger),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", RowId, primary_key=True),
+    Column("at_ms", BigInteger, nullable=False, index=True),
+    Column("actor", String(160), nullable=False, index=True),
+    Column("actor_kind", String(16), nullable=False),
+    Column("action", String(64), nullable=False, index=True),
+    Column("target", String(300), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("detail", Document, nullable=False),
+)
+
+setup_tokens = Table(
+    "setup_tokens",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("created_ms", BigInteger, nullable=False),
+)

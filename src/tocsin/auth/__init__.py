@@ -1,0 +1,1 @@
+"""Access control: roles, scopes, credentials, login rate limits and the authorization decision."""

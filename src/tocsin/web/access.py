@@ -1,0 +1,177 @@
+"""THE table of who may call which route. Every route of the app must be listed here.
+
+`create_app` refuses to start when a route is missing (`UnprotectedRoutes`), so nobody can
+add an endpoint that is reachable without credentials by accident. To add routes, add a
+line `"METHOD[,METHOD] /path/{param}": ACCESS` (the path exactly as the router declares
+it). PUBLIC is an explicit, short allow-list: health, heartbeat pings, the login and
+setup pages, static files, keyed ingest endpoints and (later) public status pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from starlette.routing import BaseRoute, Mount, Route
+
+from tocsin.auth.model import Access
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """The access a route needs; `public_if` names a boolean `server.*` setting that makes it public."""
+
+    access: Access
+    public_if: str | None = None
+
+    def effective(self, settings: object) -> Access:
+        """The access needed under the current server settings."""
+        if self.public_if and getattr(settings, self.public_if, False):
+            return Access.PUBLIC
+        return self.access
+
+
+PUBLIC = Rule(Access.PUBLIC)
+INGEST = Rule(Access.INGEST)
+READ = Rule(Access.READ)
+WRITE = Rule(Access.WRITE)
+ADMIN = Rule(Access.ADMIN)
+
+ROUTES: dict[str, Rule] = {
+    # operations
+    "GET /healthz": PUBLIC,
+    "GET /readyz": PUBLIC,
+    "GET /metrics": Rule(Access.READ, public_if="metrics_public"),
+    "POST /-/reload": ADMIN,
+    "GET,POST /-/clock": ADMIN,  # exists only with --test-clock
+    "GET /docs": READ,
+    "GET /docs/oauth2-redirect": READ,
+    "GET /redoc": READ,
+    "GET /openapi.json": READ,
+    "* /static": PUBLIC,
+    # heartbeat pings: the token in the path is the key
+    "GET,POST,HEAD /ping/{token}": PUBLIC,
+    "GET,POST,HEAD /ping/{token}/start": PUBLIC,
+    "GET,POST,HEAD /ping/{token}/fail": PUBLIC,
+    # Alertmanager API v2 (Prometheus, amtool) and other ingest
+    "GET,HEAD /-/healthy": PUBLIC,
+    "GET,HEAD /-/ready": PUBLIC,
+    "POST /api/v2/alerts": Rule(Access.INGEST, public_if="alertmanager_api_public"),
+    "GET /api/v2/alerts": READ,
+    "GET /api/v2/alerts/groups": READ,
+    "GET /api/v2/status": READ,
+    "GET /api/v2/receivers": READ,
+    "GET /api/v2/silences": READ,
+    "POST /api/v2/silences": WRITE,
+    "GET /api/v2/silence/{silenceID}": READ,
+    "DELETE /api/v2/silence/{silenceID}": WRITE,
+    "POST /api/v1/alertmanager": INGEST,
+    "POST /v2/enqueue": PUBLIC,  # PagerDuty Events API: the routing key in the body is the key
+    # tocsin API v1
+    "GET /api/v1/me": READ,
+    "GET /api/v1/monitors": READ,
+    "POST /api/v1/monitors": WRITE,
+    "GET /api/v1/monitors/{name}": READ,
+    "PUT,DELETE /api/v1/monitors/{name}": WRITE,
+    "GET /api/v1/monitors/{name}/results": READ,
+    "POST /api/v1/monitors/{name}/pause": WRITE,
+    "POST /api/v1/monitors/{name}/resume": WRITE,
+    "GET /api/v1/events": READ,
+    "GET,POST /api/v1/users": ADMIN,
+    "PATCH,DELETE /api/v1/users/{name}": ADMIN,
+    "GET,POST /api/v1/tokens": ADMIN,
+    "DELETE /api/v1/tokens/{token_id}": ADMIN,
+    "GET /api/v1/audit": ADMIN,
+    # console: signing in
+    "GET,POST /login": PUBLIC,
+    "POST /logout": READ,
+    "GET,POST /setup/{token}": PUBLIC,  # the one-time setup token in the path is the key
+    # console pages (each .json is the page's twin)
+    "GET /": READ,
+    "GET /overview.json": READ,
+    "GET /overview/stream": READ,
+    "GET /monitors": READ,
+    "GET /monitors.json": READ,
+    "GET,POST /monitors/new": WRITE,
+    "GET /monitors/{name}": READ,
+    "GET /monitors/{name}.json": READ,
+    "GET,POST /monitors/{name}/edit": WRITE,
+    "POST /monitors/{name}/delete": WRITE,
+    "POST /monitors/{name}/pause": WRITE,
+    "POST /monitors/{name}/resume": WRITE,
+    "GET /alerts": READ,
+    "GET /silences": READ,
+    "GET /oncall": READ,
+    "GET /incidents": READ,
+    "GET /slos": READ,
+    "GET /status-pages": READ,
+    "GET /settings": READ,
+    "POST /settings/reload": ADMIN,
+    "GET,POST /settings/users": ADMIN,
+    "POST /settings/users/{name}": ADMIN,
+    "POST /settings/users/{name}/delete": ADMIN,
+    "GET,POST /settings/tokens": ADMIN,
+    "POST /settings/tokens/{token_id}/revoke": ADMIN,
+    "GET /settings/audit": ADMIN,
+    "GET /settings/audit.json": ADMIN,
+    "GET /account": READ,
+    "POST /account/password": READ,
+    "POST /account/theme": READ,
+}
+
+# Responses for these answer in JSON (401/403); everything else is a page (redirect to login).
+_API_PREFIXES = ("/api/", "/-/", "/v2/", "/ping/", "/healthz", "/readyz", "/metrics", "/openapi.json")
+
+
+class UnprotectedRoutes(RuntimeError):
+    """Routes exist that the access table does not mention."""
+
+
+def expand(table: Mapping[str, Rule]) -> dict[tuple[str, str], Rule]:
+    """`{"GET,POST /x": rule}` as `{("GET", "/x"): rule, ("POST", "/x"): rule}`."""
+    out: dict[tuple[str, str], Rule] = {}
+    for key, rule in table.items():
+        methods, _, path = key.partition(" ")
+        for method in methods.split(","):
+            out[(method.strip().upper(), path)] = rule
+    return out
+
+
+RULES = expand(ROUTES)
+
+
+def route_keys(routes: Iterable[BaseRoute]) -> list[tuple[str, str]]:
+    """Every (method, path) the routes answer; a mount is `("*", path)`."""
+    keys: list[tuple[str, str]] = []
+    for route in routes:
+        if isinstance(route, Mount):
+            keys.append(("*", route.path))
+        elif isinstance(route, Route):
+            keys.extend((method, route.path) for method in sorted(route.methods or ()))
+    return keys
+
+
+def rule_for(method: str, path: str, rules: Mapping[tuple[str, str], Rule] = RULES) -> Rule | None:
+    """The rule of a route (HEAD falls back to GET, a mount to `*`), or None when it is not listed."""
+    found = rules.get((method, path)) or rules.get(("*", path))
+    if found is None and method == "HEAD":
+        found = rules.get(("GET", path))
+    return found
+
+
+def check_routes(routes: Iterable[BaseRoute], rules: Mapping[tuple[str, str], Rule] = RULES) -> None:
+    """Raise UnprotectedRoutes naming every route the table does not list."""
+    missing = [f"{m} {p}" for m, p in route_keys(routes) if rule_for(m, p, rules) is None]
+    if missing:
+        raise UnprotectedRoutes(
+            "routes missing from the access table in src/tocsin/web/access.py: "
+            + ", ".join(missing)
+            + "; add each with the access it needs (PUBLIC only for public pages and keyed endpoints)"
+        )
+
+
+def answers_json(path: str, accept: str) -> bool:
+    """True when a refusal should be JSON (API, `.json` twins, event streams), not a login redirect."""
+    if path.startswith(_API_PREFIXES) or path.endswith(".json"):
+        return True
+    return "text/event-stream" in accept or ("application/json" in accept and "text/html" not in accept)

@@ -1,0 +1,92 @@
+"""The outbox: at-least-once delivery, backoff with jitter, dead letters, retry, idempotency keys."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import orjson
+
+from tests.pipeline.conftest import T0, alert, alerting, close_timeline, make_timeline
+from tocsin.clock import FakeClock
+from tocsin.notify.outbox import RetryPolicy
+from tocsin.testing import WebhookSink
+
+
+def test_backoff_doubles_with_jitter_and_is_capped() -> None:
+    policy = RetryPolicy(max_attempts=10, base=timedelta(seconds=5), cap=timedelta(minutes=10))
+    rng = random.Random(7)
+    waits = [policy.delay(n, None, rng).total_seconds() for n in range(1, 10)]
+    for n, wait in enumerate(waits, start=1):
+        ceiling = min(600.0, 5.0 * 2 ** (n - 1))
+        assert ceiling * 0.5 <= wait <= ceiling  # jitter stays within [50%, 100%] of the backoff
+    assert policy.delay(1, 90.0, rng).total_seconds() == 90.0  # Retry-After wins when longer
+
+
+async def test_retries_until_delivered_with_the_same_idempotency_key(db_url: str, sink: WebhookSink) -> None:
+    clock = FakeClock(T0)
+    tl = await make_timeline(db_url, alerting(sink.url), sink, clock)
+    try:
+        sink.status = 503
+        await tl.push(alert("Flaky"))
+        await tl.run_until(30)
+        assert len(sink.requests) == 1  # first attempt failed
+        await tl.run_until(31)
+        for _ in range(40):  # keep moving time; backoff grows 5 s, 10 s, 20 s ...
+            await clock.advance(5)
+            await tl.outbox.deliver_due()
+            if len(sink.requests) >= 3:
+                break
+        sink.status = 200
+        for _ in range(40):
+            await clock.advance(5)
+            await tl.outbox.deliver_due()
+        keys = {r["headers"]["Idempotency-Key"] for r in sink.requests}
+        assert len(keys) == 1  # every retry of one notification carries the same key
+        rows = await tl.engine._store.deliveries()
+        assert [r.status for r in rows] == ["delivered"]
+        attempts = await tl.engine._store.attempts([rows[0].id])
+        assert [a.outcome for a in attempts][-1] == "delivered"
+        assert all(a.outcome == "retryable" and a.status_code == 503 for a in attempts[:-1])
+    finally:
+        await close_timeline(tl)
+
+
+async def test_permanent_failure_is_dead_at_once_and_can_be_retried(db_url: str, sink: WebhookSink) -> None:
+    clock = FakeClock(T0)
+    tl = await make_timeline(db_url, alerting(sink.url), sink, clock)
+    try:
+        sink.status = 400
+        await tl.push(alert("Rejected"))
+        await tl.run_until(30)
+        [row] = await tl.engine._store.deliveries()
+        assert row.status == "dead"
+        assert row.last_error
+        assert "400" in row.last_error
+        sink.status = 200
+        assert await tl.engine._store.retry(row.id, clock.now())
+        await tl.outbox.deliver_due()
+        [row] = await tl.engine._store.deliveries()
+        assert row.status == "delivered"
+        assert orjson.loads(sink.requests[-1]["body"])["alerts"][0]["labels"]["alertname"] == "Rejected"
+        assert not await tl.engine._store.retry(row.id, clock.now())  # only dead rows can be retried
+    finally:
+        await close_timeline(tl)
+
+
+async def test_gives_up_after_max_attempts(db_url: str, sink: WebhookSink) -> None:
+    clock = FakeClock(T0)
+    tl = await make_timeline(db_url, alerting(sink.url), sink, clock)
+    tl.outbox.policy = RetryPolicy(max_attempts=3, base=timedelta(seconds=1), cap=timedelta(seconds=2))
+    try:
+        sink.status = 500
+        await tl.push(alert("Down"))
+        await tl.run_until(30)
+        for _ in range(10):
+            await clock.advance(2)
+            await tl.outbox.deliver_due()
+        [row] = await tl.engine._store.deliveries()
+        assert (row.status, row.attempts) == ("dead", 3)
+        assert len(sink.requests) == 3
+    finally:
+        await close_timeline(tl)
