@@ -26,12 +26,12 @@ def silence(matchers: str, start: datetime = T0, end: datetime = T0 + H, sid: st
 STATES = [
     (T0 - timedelta(seconds=1), "pending"),  # before the start
     (T0, "active"),  # the start instant is active
-    (T0 + H, "active"),  # so is the end instant (Alertmanager expires strictly after ends_at)
-    (T0 + H + timedelta(microseconds=1), "expired"),  # just after the end
+    (T0 + H - timedelta(microseconds=1), "active"),  # just before the end
+    (T0 + H, "expired"),  # the end instant is expired (Alertmanager's CalcSilenceState: active while now < end)
 ]
 
 
-@pytest.mark.parametrize(("now", "state"), STATES, ids=["before", "start", "end", "after"])
+@pytest.mark.parametrize(("now", "state"), STATES, ids=["before", "start", "before-end", "end"])
 def test_silence_state(now: datetime, state: str) -> None:
     assert silence('a="b"').state(now) == state
 

@@ -29,10 +29,10 @@ class Silence:
             raise ValueError(problem)
 
     def state(self, now: datetime) -> SilenceState:
-        """`pending` before `starts_at`, `expired` after `ends_at`, otherwise `active`."""
+        """`pending` before `starts_at`, `expired` from `ends_at` on (Alertmanager's CalcSilenceState), else `active`."""
         if now < self.starts_at:
             return "pending"
-        if now > self.ends_at:
+        if now >= self.ends_at:
             return "expired"
         return "active"
 

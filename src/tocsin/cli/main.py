@@ -80,6 +80,30 @@ def check(config_path: str, names: tuple[str, ...]) -> None:
 
 
 @main.group()
+def routes() -> None:
+    """Inspect the alert routing tree (like `amtool config routes`)."""
+
+
+@routes.command("test")
+@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True, type=click.Path(dir_okay=False))
+@click.argument("labels", nargs=-1)
+def routes_test(config_path: str, labels: tuple[str, ...]) -> None:
+    """Print the receivers an alert with LABELS (name=value ...) is routed to."""
+    from tocsin.cli.routes import routes_test as run
+
+    sys.exit(run(Path(config_path), labels))
+
+
+@routes.command("show")
+@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True, type=click.Path(dir_okay=False))
+def routes_show(config_path: str) -> None:
+    """Print the routing tree."""
+    from tocsin.cli.routes import routes_show as run
+
+    sys.exit(run(Path(config_path)))
+
+
+@main.group()
 def db() -> None:
     """Database maintenance."""
 
