@@ -11,8 +11,9 @@ import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -22,6 +23,7 @@ from tocsin.alerting.timeinterval import ConfigError as AlertingConfigError
 from tocsin.checks import catalog
 from tocsin.checks.conditions import compile_conditions
 from tocsin.checks.probes import ProbeContext
+from tocsin.checks.result import MonitorStatus
 from tocsin.checks.runner import CheckRunner, Monitored
 from tocsin.checks.scheduler import Scheduler
 from tocsin.clock import Clock
@@ -94,6 +96,7 @@ class Runtime:
         self.outbox: OutboxWorker
         self._http: aiohttp.ClientSession | None = None
         self.ready = False
+        self.started_at: datetime | None = None  # when start() finished (Alertmanager API's `uptime`)
         # Called after every successful config load (start and reload), e.g. to mirror config users.
         self.reload_hooks: list[Callable[[LoadedConfig], Awaitable[None]]] = []
 
@@ -121,6 +124,8 @@ class Runtime:
         self.scheduler.stats.lag_observer = self.metrics.scheduler_lag.observe
         self.scheduler.stats.missed_observer = self.metrics.scheduler_missed.inc
         self.metrics.scheduler_running.set_function(lambda: self.scheduler.stats.running)
+        for status in MonitorStatus:  # computed at scrape time, not on every status change
+            self.metrics.monitors.labels(status.value).set_function(self._status_count(status.value))
         await self._swap(loaded, compiled)
         self._tasks = [
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
@@ -129,6 +134,10 @@ class Runtime:
             asyncio.create_task(self.outbox.run(), name="outbox"),
         ]
         self.ready = True
+        self.started_at = self.clock.now()
+
+    def _status_count(self, value: str) -> Callable[[], float]:
+        return lambda: self.runner.status_counts()[value]
 
     async def _start_alerting(self, loaded: LoadedConfig) -> None:
         alert_store = AlertStore(self.store)
@@ -174,7 +183,10 @@ class Runtime:
         self.loaded = loaded
         self._adopt(merged, {**{r.name: r for r in stored if r.name in merged}, **records})
         for hook in self.reload_hooks:
-            await hook(loaded)
+            try:
+                await hook(loaded)
+            except Exception:  # the config is in force already; a follower's failure must not undo it
+                log.exception("after-reload hook %r failed", hook)
         self.metrics.reload_ok.set(1)
         self.metrics.reload_time.set(self.clock.timestamp())
 

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import os
 import re
+import secrets
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -25,17 +26,41 @@ __all__ = ["FakeClock", "RunningServer", "WebhookSink", "running_server", "webho
 _LISTENING = re.compile(r"tocsin listening on (https?://\S+)")
 
 
+BOOTSTRAP_ENV = "TOCSIN_BOOTSTRAP_TOKEN"
+
+
+def new_bootstrap_token() -> str:
+    """A random token in tocsin's format, for `TOCSIN_BOOTSTRAP_TOKEN`."""
+    return "tocsin_" + secrets.token_urlsafe(32)
+
+
 @dataclass
 class RunningServer:
-    """A `tocsin serve` subprocess and where it listens."""
+    """A `tocsin serve` subprocess, where it listens, and an all-scopes API token for it (if any)."""
 
     url: str
     process: asyncio.subprocess.Process
     log: list[str] = field(default_factory=list)
+    token: str | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """`Authorization: Bearer` with the bootstrap token (empty without one)."""
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
     def log_text(self) -> str:
         """Everything the server logged so far."""
         return "\n".join(self.log)
+
+    async def wait_for_log(self, pattern: str, timeout: float = 5.0) -> re.Match[str]:
+        """The first log line matching the regular expression `pattern`, waiting for it if needed."""
+        compiled = re.compile(pattern)
+        async with asyncio.timeout(timeout):
+            while True:
+                for line in self.log:
+                    if found := compiled.search(line):
+                        return found
+                await asyncio.sleep(0.02)
 
     def hup(self) -> None:
         """Send SIGHUP (config reload)."""
@@ -49,21 +74,36 @@ async def _pump(stream: asyncio.StreamReader, sink: list[str]) -> None:
 
 @contextlib.asynccontextmanager
 async def running_server(
-    config: str | Path, *args: str, env: dict[str, str] | None = None, test_clock: bool = True, timeout: float = 20.0
+    config: str | Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    test_clock: bool = True,
+    timeout: float = 20.0,
+    bootstrap: bool = True,
 ) -> AsyncIterator[RunningServer]:
-    """Start `python -m tocsin serve --port 0` and yield once it logs its address."""
+    """Start `python -m tocsin serve --port 0` and yield once it logs its address.
+
+    With `bootstrap` (the default) the server gets a fresh `TOCSIN_BOOTSTRAP_TOKEN` (unless
+    `env` sets one), available as `server.token` / `server.headers`; without it the server
+    starts like a fresh install and logs its one-time setup URL.
+    """
     cmd = [sys.executable, "-m", "tocsin", "serve", "--config", str(config), "--port", "0", *args]
     if test_clock:
         cmd.append("--test-clock")
+    environment = {k: v for k, v in os.environ.items() if k != BOOTSTRAP_ENV}
+    environment.update(env or {})
+    if bootstrap:
+        environment.setdefault(BOOTSTRAP_ENV, new_bootstrap_token())
+    token = environment.get(BOOTSTRAP_ENV)
     proc = await asyncio.create_subprocess_exec(
-        *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env={**os.environ, **(env or {})}
+        *cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=environment
     )
     assert proc.stdout is not None
     log: list[str] = []
     url = await _wait_for_address(proc, log, timeout)
     pump = asyncio.create_task(_pump(proc.stdout, log))
     try:
-        yield RunningServer(url, proc, log)
+        yield RunningServer(url, proc, log, token)
     finally:
         if proc.returncode is None:
             proc.terminate()
@@ -115,6 +155,7 @@ async def webhook_sink(path: str = "/hook") -> AsyncIterator[WebhookSink]:
         sink.requests.append(
             {"method": request.method, "path": request.path, "headers": dict(request.headers), "body": body}
         )
+        sink.arrived.set()
         return web.Response(status=sink.status, text="ok")
 
     app = web.Application()

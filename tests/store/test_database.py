@@ -15,8 +15,8 @@ from sqlalchemy.engine import Connection
 from tests.store.store_factories import T0, define, every
 from tocsin.store.database import StoreUnavailable, driver_url, redact_url, resolve_url
 from tocsin.store.migrate import current_revision, downgrade, head_revision
+from tocsin.store.schema import metadata
 from tocsin.store.store import Store
-from tocsin.store.tables import metadata
 
 
 @pytest.mark.parametrize(
@@ -99,7 +99,7 @@ async def test_migrations_from_empty_to_head(db_url: str) -> None:
         await store.migrate()
         await store.migrate()  # idempotent
         async with store._db.transaction() as conn:
-            assert await current_revision(conn) == head_revision() == "0001"
+            assert await current_revision(conn) == head_revision() is not None
             assert await conn.run_sync(_schema_drift) == []  # tables.py matches the migrations
             await downgrade(conn, "base")
         async with store._db.read() as conn:

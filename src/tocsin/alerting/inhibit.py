@@ -57,6 +57,34 @@ class InhibitRule:
         return all(source.get(name, "") == target.get(name, "") for name in self.equal)
 
 
+class InhibitIndex:
+    """Firing sources indexed per rule by their `equal` label values: one lookup per target, not a scan.
+
+    Built once per evaluation over all firing alerts; answers like `inhibited_by` for each target.
+    """
+
+    def __init__(self, rules: Sequence[InhibitRule], firing_sources: Iterable[Mapping[str, str]]) -> None:
+        self._rules = rules
+        self._by_rule: list[dict[tuple[str, ...], list[Mapping[str, str]]]] = [{} for _ in rules]
+        for source in firing_sources:
+            for rule, index in zip(rules, self._by_rule, strict=True):
+                if matches(rule.source_matchers, source):
+                    index.setdefault(_key(rule, source), []).append(source)
+
+    def inhibited_by(self, target: Mapping[str, str]) -> list[str]:
+        """Fingerprints of the firing alerts that inhibit `target`."""
+        found: list[str] = []
+        for rule, index in zip(self._rules, self._by_rule, strict=True):
+            candidates = index.get(_key(rule, target)) if matches(rule.target_matchers, target) else None
+            if candidates:
+                found.extend(fingerprint(s) for s in rule.inhibiting(target, candidates))
+        return found
+
+
+def _key(rule: InhibitRule, labels: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(labels.get(name, "") for name in sorted(rule.equal))
+
+
 def inhibited_by(
     rules: Iterable[InhibitRule],
     target_labels: Mapping[str, str],

@@ -29,7 +29,7 @@ class Silence:
             raise ValueError(problem)
 
     def state(self, now: datetime) -> SilenceState:
-        """`pending` before `starts_at`, `expired` from `ends_at` on (Alertmanager's CalcSilenceState), else `active`."""
+        """`pending` before `starts_at`, `expired` from `ends_at` on (Alertmanager's CalcSilenceState)."""
         if now < self.starts_at:
             return "pending"
         if now >= self.ends_at:

@@ -80,7 +80,6 @@ class CheckRunner:
             self.states.pop(gone, None)
             self.pings.pop(gone, None)
             self.paused.discard(gone)
-        self._publish_status_counts()
 
     def state(self, name: str) -> MonitorState:
         """The current state of a monitor (pending if never seen)."""
@@ -176,7 +175,6 @@ class CheckRunner:
             self._metrics.alert_events.labels(alert.labels["alertname"], status).inc()
         if alerts:
             await self._ingest(alerts, source="monitor")
-        self._publish_status_counts()
 
     def _count(self, spec: MonitorBase, result: CheckResult) -> None:
         m, kind = self._metrics, self.monitors[spec.name].kind
@@ -186,10 +184,10 @@ class CheckRunner:
         if result.latency_ms is not None:
             m.check_duration.labels(kind).observe(result.latency_ms / 1000)
 
-    def _publish_status_counts(self) -> None:
+    def status_counts(self) -> dict[str, int]:
+        """Monitors by status; read by the metrics endpoint at scrape time (O(monitors), never per check)."""
         counts = {status.value: 0 for status in MonitorStatus}
         for name in self.monitors:
             status = MonitorStatus.PAUSED if name in self.paused else self.state(name).status
             counts[status.value] += 1
-        for value, count in counts.items():
-            self._metrics.monitors.labels(value).set(count)
+        return counts

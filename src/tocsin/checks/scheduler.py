@@ -12,6 +12,7 @@ import contextlib
 import heapq
 import itertools
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -41,7 +42,10 @@ class Scheduler:
     def __init__(self, clock: Clock, run_check: RunCheck, max_concurrency: int) -> None:
         self._clock = clock
         self._run_check = run_check
-        self._semaphore = asyncio.Semaphore(max_concurrency)
+        self._max_concurrency = max_concurrency
+        # Checks over the bound wait here, not as tasks blocked on a semaphore: Python 3.11's
+        # Semaphore scans its waiters on every acquire, quadratic with thousands queued.
+        self._ready: deque[tuple[str, float]] = deque()
         self._intervals: dict[str, float] = {}
         # (due, seq, name, recurring): one recurring entry per monitor, plus one-off triggers.
         self._heap: list[tuple[float, int, str, bool]] = []
@@ -109,26 +113,34 @@ class Scheduler:
 
     def _start(self, name: str, due: float) -> None:
         self._running.add(name)
+        if len(self._tasks) >= self._max_concurrency:
+            self._ready.append((name, due))
+            return
+        self._spawn(name, due)
+
+    def _spawn(self, name: str, due: float) -> None:
         task = asyncio.create_task(self._guarded(name, due), name=f"check:{name}")
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self._ready and len(self._tasks) < self._max_concurrency:
+            self._spawn(*self._ready.popleft())
 
     async def _guarded(self, name: str, due: float) -> None:
+        self.stats.started += 1
+        self.stats.running += 1
+        if self.stats.lag_observer is not None:
+            self.stats.lag_observer(max(0.0, self._clock.timestamp() - due))
         try:
-            async with self._semaphore:
-                self.stats.started += 1
-                self.stats.running += 1
-                if self.stats.lag_observer is not None:
-                    self.stats.lag_observer(max(0.0, self._clock.timestamp() - due))
-                try:
-                    await self._run_check(name, due)
-                finally:
-                    self.stats.running -= 1
+            await self._run_check(name, due)
         except asyncio.CancelledError:
             raise
         except Exception:  # a broken check must never stop the scheduler
             log.exception("check %s crashed", name)
         finally:
+            self.stats.running -= 1
             self._running.discard(name)
 
     async def _wait_for_next(self) -> None:
@@ -145,12 +157,13 @@ class Scheduler:
                 fut.cancel()
 
     async def _cancel_running(self) -> None:
+        self._ready.clear()
         for task in list(self._tasks):
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def drain(self) -> None:
-        """Wait for the checks that are running now (tests and shutdown use it)."""
-        if self._tasks:
+        """Wait for the checks that are running or queued now (tests and shutdown use it)."""
+        while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from pathlib import Path
@@ -13,8 +14,10 @@ import uvicorn
 from tocsin.clock import Clock, FakeClock, SystemClock
 from tocsin.config.errors import ConfigErrors
 from tocsin.runtime import Runtime
+from tocsin.store.access_records import AuditEntry
 from tocsin.store.store import StoreUnavailable
 from tocsin.web.app import create_app, with_body_limit
+from tocsin.web.auth import AccessService
 
 log = logging.getLogger("tocsin")
 
@@ -27,7 +30,7 @@ async def run_server(
     test_clock: bool,
 ) -> int:
     """Run until interrupted; returns the process exit code."""
-    clock: Clock = FakeClock(time.time()) if test_clock else SystemClock()
+    clock: Clock = FakeClock(round(time.time(), 3)) if test_clock else SystemClock()  # whole ms: exact datetimes
     runtime = Runtime(config_path, clock, database_url=database_url)
     try:
         await runtime.start()
@@ -47,6 +50,8 @@ async def _serve(runtime: Runtime, host: str | None, port: int | None, test_cloc
     server_cfg = runtime.loaded.config.server
     cfg_host, _, cfg_port = server_cfg.listen.rpartition(":")
     app = create_app(runtime, manage_lifecycle=False, test_clock=test_clock)
+    bootstrap = os.environ.get(BOOTSTRAP_ENV) or None
+    setup_token = await app.state.access.prepare(runtime.loaded, bootstrap, runtime.clock.now())
     tls = server_cfg.tls
     config = uvicorn.Config(
         with_body_limit(app, server_cfg.max_body_bytes),
@@ -55,12 +60,14 @@ async def _serve(runtime: Runtime, host: str | None, port: int | None, test_cloc
         log_level="warning",
         access_log=False,
         lifespan="off",
+        timeout_graceful_shutdown=3,  # open event streams (the live overview) must not hold up a stop
         ssl_certfile=tls.cert_file if tls else None,
         ssl_keyfile=tls.key_file if tls else None,
     )
     server = uvicorn.Server(config)
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(runtime.reload()))
+    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(_reload_on_signal(runtime, app.state.access)))
+    runtime.reload_hooks.append(lambda loaded: app.state.access.sync_config_users(loaded, runtime.clock.now()))
     task = asyncio.create_task(server.serve())
     # uvicorn exposes only a `started` flag, no event to wait on.
     while not server.started and not task.done():  # noqa: ASYNC110
@@ -79,5 +86,22 @@ async def _serve(runtime: Runtime, host: str | None, port: int | None, test_cloc
         bound[1],
         " (test clock)" if test_clock else "",
     )
+    if setup_token:
+        base = (server_cfg.external_url or f"{scheme}://{shown_host}:{bound[1]}").rstrip("/")
+        log.warning(SETUP_MESSAGE, f"{base}/setup/{setup_token}")
     await task
     return 0
+
+
+async def _reload_on_signal(runtime: Runtime, access: AccessService) -> None:
+    """Reload on SIGHUP and record it in the audit log."""
+    outcome = await runtime.reload()
+    detail = {"ok": outcome.ok, "errors": list(outcome.errors)[:20]}
+    entry = AuditEntry(
+        runtime.clock.now(), "signal:SIGHUP", "system", "config.reload", str(runtime.config_path), "local", detail
+    )
+    await access.store.record(entry)
+
+
+BOOTSTRAP_ENV = "TOCSIN_BOOTSTRAP_TOKEN"
+SETUP_MESSAGE = "no admin yet: open %s to create the first admin (the link works once)"

@@ -259,6 +259,7 @@ class HeartbeatMonitor(MonitorBase):
 
 
 from tocsin.config.alerting import MaintenanceConfig, check_alerting  # noqa: E402 - builds on Strict above
+from tocsin.web.ratelimit import IngestLimits  # noqa: E402
 
 MONITOR_KINDS = ("http", "tcp", "dns", "tls", "heartbeat")
 
@@ -277,6 +278,7 @@ class TocsinConfig(Strict):
     monitors: list[Monitor] = Field(default_factory=list)
     alerting: dict[str, Any] = Field(default_factory=dict)
     maintenance: list[MaintenanceConfig] = Field(default_factory=list)
+    ingest: IngestLimits = Field(default_factory=IngestLimits)
 
     @model_validator(mode="after")
     def _alerting_is_alertmanager_yml(self) -> TocsinConfig:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from tocsin.alerting.alert import Alert
 from tocsin.alerting.amconfig import AlertingConfig
 from tocsin.alerting.dispatch import Dispatcher, Group
-from tocsin.alerting.inhibit import inhibited_by
+from tocsin.alerting.inhibit import InhibitIndex
 from tocsin.alerting.maintenance import MaintenanceWindow, active_windows
 from tocsin.alerting.silence import Silence, silenced_by
 from tocsin.clock import Clock
@@ -159,7 +159,7 @@ class AlertEngine:
             fingerprint = alert.fingerprint
             merged[fingerprint] = merge(merged.get(fingerprint) or self.alerts.get(fingerprint), new, now)
         await self._store.save_alerts(list(merged.values()))
-        stamp = now.timestamp()
+        stamp = self._clock.timestamp()  # the loop's own time base: a datetime round-trip can land past it
         for fingerprint, stored in merged.items():
             self.alerts[fingerprint] = stored
             self.dispatcher.insert(stored.alert, stamp)
@@ -198,7 +198,7 @@ class AlertEngine:
 
     async def _flush(self, group: Group, now: float) -> None:
         alerts = self.dispatcher.flushing(group, now)
-        at = datetime.fromtimestamp(now, self._clock.now().tzinfo)
+        at = self._clock.now()
         for integration in self.setup.integrations.get(group.receiver, []):
             flush = Flush(
                 now=at,
@@ -247,19 +247,25 @@ class AlertEngine:
 
     # queries
 
+    def statuses(self, alerts: Sequence[Alert], now: datetime) -> list[AlertStatus]:
+        """Whether each alert is active or suppressed, and by what; shared inputs are built once."""
+        silences = [s for s, _ in self.silences.values() if s.state(now) == "active"]
+        rules = self.setup.config.inhibit_rules
+        index = InhibitIndex(rules, (s.alert.labels for s in self.alerts.values() if not s.alert.resolved_at(now)))
+        tree, windows = self.setup.config.route, self.setup.maintenance
+        out = []
+        for alert in alerts:
+            silenced = tuple(silenced_by(silences, alert.labels, now)) if silences else ()
+            inhibited = tuple(index.inhibited_by(alert.labels)) if rules else ()
+            maintenance = tuple(active_windows(windows, alert.labels, now)) if windows else ()
+            receivers = tuple(dict.fromkeys(r.opts.receiver for r in tree.match(alert.labels)))
+            state = "suppressed" if silenced or inhibited or maintenance else "active"
+            out.append(AlertStatus(state, silenced, inhibited, maintenance, receivers))
+        return out
+
     def status(self, alert: Alert, now: datetime) -> AlertStatus:
-        """Whether an alert is active or suppressed, and by what."""
-        silenced = tuple(silenced_by([s for s, _ in self.silences.values()], alert.labels, now))
-        sources = [s.alert for s in self.alerts.values() if not s.alert.resolved_at(now)]
-        inhibited = (
-            tuple(fp for fp in inhibited_by(self.setup.config.inhibit_rules, alert.labels, [a.labels for a in sources]))
-            if self.setup.config.inhibit_rules
-            else ()
-        )
-        maintenance = tuple(active_windows(self.setup.maintenance, alert.labels, now))
-        receivers = tuple(dict.fromkeys(r.opts.receiver for r in self.setup.config.route.match(alert.labels)))
-        state = "suppressed" if silenced or inhibited or maintenance else "active"
-        return AlertStatus(state, silenced, inhibited, maintenance, receivers)
+        """Whether one alert is active or suppressed (use `statuses` for many)."""
+        return self.statuses([alert], now)[0]
 
     async def collect_garbage(self) -> int:
         """Forget alerts resolved for longer than RESOLVED_RETENTION that no group still holds."""

@@ -29,7 +29,7 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-async def upgrade(conn: AsyncConnection, revision: str = "heads") -> None:
+async def upgrade(conn: AsyncConnection, revision: str = "head") -> None:
     """Migrate to `revision` inside the caller's transaction (serialised across PostgreSQL nodes)."""
     if conn.dialect.name == "postgresql":
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})

@@ -9,10 +9,11 @@ setup pages, static files, keyed ingest endpoints and (later) public status page
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from starlette.routing import BaseRoute, Mount, Route
+from fastapi.routing import RouteContext, iter_route_contexts
+from starlette.routing import BaseRoute, Mount
 
 from tocsin.auth.model import Access
 
@@ -65,7 +66,8 @@ ROUTES: dict[str, Rule] = {
     "POST /api/v2/silences": WRITE,
     "GET /api/v2/silence/{silenceID}": READ,
     "DELETE /api/v2/silence/{silenceID}": WRITE,
-    "POST /api/v1/alertmanager": INGEST,
+    "POST /api/v1/ingest/alertmanager": INGEST,  # Alertmanager webhook_configs: credentials in http_config
+    "POST /api/v1/ingest/generic/{key}": PUBLIC,  # the integration key in the path is the key
     "POST /v2/enqueue": PUBLIC,  # PagerDuty Events API: the routing key in the body is the key
     # tocsin API v1
     "GET /api/v1/me": READ,
@@ -77,6 +79,13 @@ ROUTES: dict[str, Rule] = {
     "POST /api/v1/monitors/{name}/pause": WRITE,
     "POST /api/v1/monitors/{name}/resume": WRITE,
     "GET /api/v1/events": READ,
+    "GET /api/v1/alerts/groups": READ,
+    "GET /api/v1/alerts/group": READ,
+    "GET /api/v1/notifications": READ,
+    "POST /api/v1/notifications/{delivery_id}/retry": WRITE,
+    "GET /api/v1/silences": READ,
+    "POST /api/v1/silences/preview": READ,
+    "GET /api/v1/maintenance": READ,
     "GET,POST /api/v1/users": ADMIN,
     "PATCH,DELETE /api/v1/users/{name}": ADMIN,
     "GET,POST /api/v1/tokens": ADMIN,
@@ -140,14 +149,19 @@ def expand(table: Mapping[str, Rule]) -> dict[tuple[str, str], Rule]:
 RULES = expand(ROUTES)
 
 
-def route_keys(routes: Iterable[BaseRoute]) -> list[tuple[str, str]]:
+def route_contexts(routes: Sequence[BaseRoute]) -> list[RouteContext]:
+    """Every route of the app, with included routers flattened and their prefixes applied."""
+    return list(iter_route_contexts(routes))
+
+
+def route_keys(contexts: Iterable[RouteContext]) -> list[tuple[str, str]]:
     """Every (method, path) the routes answer; a mount is `("*", path)`."""
     keys: list[tuple[str, str]] = []
-    for route in routes:
-        if isinstance(route, Mount):
-            keys.append(("*", route.path))
-        elif isinstance(route, Route):
-            keys.extend((method, route.path) for method in sorted(route.methods or ()))
+    for context in contexts:
+        if isinstance(context.original_route, Mount):
+            keys.append(("*", context.path or ""))
+        else:
+            keys.extend((method, context.path or "") for method in sorted(context.methods or ()))
     return keys
 
 
@@ -159,15 +173,26 @@ def rule_for(method: str, path: str, rules: Mapping[tuple[str, str], Rule] = RUL
     return found
 
 
-def check_routes(routes: Iterable[BaseRoute], rules: Mapping[tuple[str, str], Rule] = RULES) -> None:
+def check_routes(contexts: Iterable[RouteContext], rules: Mapping[tuple[str, str], Rule] = RULES) -> None:
     """Raise UnprotectedRoutes naming every route the table does not list."""
-    missing = [f"{m} {p}" for m, p in route_keys(routes) if rule_for(m, p, rules) is None]
+    missing = [f"{m} {p}" for m, p in route_keys(contexts) if rule_for(m, p, rules) is None]
     if missing:
         raise UnprotectedRoutes(
             "routes missing from the access table in src/tocsin/web/access.py: "
             + ", ".join(missing)
             + "; add each with the access it needs (PUBLIC only for public pages and keyed endpoints)"
         )
+
+
+def guarded_routes(routes: Sequence[BaseRoute]) -> list[RouteContext]:
+    """The app's routes for the guard to match requests against, after checking every one is listed."""
+    contexts = route_contexts(routes)
+    check_routes(contexts)
+    return contexts
+
+
+# A request that matches no known route (404/405) still needs a signed-in caller: fail closed.
+UNKNOWN = READ
 
 
 def answers_json(path: str, accept: str) -> bool:

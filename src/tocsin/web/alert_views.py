@@ -12,7 +12,7 @@ from tocsin.alerting.alert import Alert
 from tocsin.alerting.dispatch import Group
 from tocsin.alerting.silence import Silence
 from tocsin.labels import format_matchers, matches
-from tocsin.pipeline.engine import AlertEngine
+from tocsin.pipeline.engine import AlertEngine, AlertStatus
 from tocsin.store.alerting import AlertStore, Attempt, OutboxRow
 
 
@@ -147,9 +147,17 @@ class SilencePreview(BaseModel):
     alerts: list[AlertView]
 
 
+def alert_views(engine: AlertEngine, alerts: list[Alert], now: datetime) -> list[AlertView]:
+    """Alerts with their pipeline status, computed in one batch."""
+    return [_alert_view(a, st, now) for a, st in zip(alerts, engine.statuses(alerts, now), strict=True)]
+
+
 def alert_view(engine: AlertEngine, alert: Alert, now: datetime) -> AlertView:
-    """An alert with its pipeline status."""
-    status = engine.status(alert, now)
+    """One alert with its pipeline status."""
+    return alert_views(engine, [alert], now)[0]
+
+
+def _alert_view(alert: Alert, status: AlertStatus, now: datetime) -> AlertView:
     return AlertView(
         fingerprint=alert.fingerprint,
         labels=dict(alert.labels),
@@ -178,7 +186,7 @@ def _group_state(alerts: list[AlertView]) -> str:
 
 def group_view(engine: AlertEngine, group: Group, now: datetime) -> GroupView:
     """A group as the API and console show it."""
-    alerts = sorted((alert_view(engine, a, now) for a in group.alerts.values()), key=lambda a: a.starts_at)
+    alerts = sorted(alert_views(engine, list(group.alerts.values()), now), key=lambda a: a.starts_at)
     firing = [a for a in alerts if a.state == "firing"]
     return GroupView(
         key=group.key,

@@ -1,4 +1,4 @@
-"""The FastAPI application: routers, body limits, and error shapes."""
+"""The FastAPI application: routers, the access guard, body limits, and error shapes."""
 
 from __future__ import annotations
 
@@ -8,14 +8,20 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import tocsin
 from tocsin.runtime import Runtime
-from tocsin.web.api import heartbeat, monitors, ops
-from tocsin.web.ui import pages
+from tocsin.web.access import answers_json, guarded_routes
+from tocsin.web.api import accounts, alertmanager, alerts, heartbeat, ingest, monitor_edits, monitors, ops
+from tocsin.web.auth import AccessService, SessionPolicy
+from tocsin.web.bodies import malformed
+from tocsin.web.guard import AccessGuard
+from tocsin.web.ui import auth_pages, monitor_forms, nav, overview_pages, pages, settings_pages
+from tocsin.web.ui.render import error_page
 
 
 class BodyLimit:
@@ -33,18 +39,23 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await _too_large(send, self.limit)
             return
-        seen = 0
+        seen, over = 0, False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, over
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.limit:
+                over = True
                 raise _TooLarge
             return message
 
+        async def guarded(message: Message) -> None:
+            if not over:  # once over the limit, the 413 below is the answer (not a 500 from an error handler)
+                await send(message)
+
         try:
-            await self.app(scope, counted, send)
+            await self.app(scope, counted, guarded)
         except _TooLarge:
             await _too_large(send, self.limit)
 
@@ -67,10 +78,24 @@ async def _too_large(send: Send, limit: int) -> None:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    for e in exc.errors():
+        if e["type"] == "json_invalid":  # not JSON at all: 400 saying where, not 422
+            bad = malformed(str(e.get("ctx", {}).get("error", "not valid JSON")), e["loc"][-1])
+            return JSONResponse(bad.detail, status_code=bad.status_code)
     errors = [
         {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "type": e["type"]} for e in exc.errors()
     ]
     return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """JSON for the API (a dict detail is the whole body), an HTML page for console pages."""
+    assert isinstance(exc, StarletteHTTPException)
+    headers = getattr(exc, "headers", None)
+    if not answers_json(request.url.path, request.headers.get("accept", "")):
+        return error_page(request, exc.status_code, str(exc.detail))
+    body = exc.detail if isinstance(exc.detail, dict) else {"detail": exc.detail}
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
 
 def create_app(runtime: Runtime, *, manage_lifecycle: bool = True, test_clock: bool = False) -> FastAPI:
@@ -89,8 +114,11 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True, test_clock: b
     app = FastAPI(title="tocsin", version=tocsin.__version__, lifespan=lifespan)
     app.state.runtime = runtime
     app.state.templates = pages.templates()
+    app.state.access = AccessService(lambda: runtime.store.access, lambda: session_policy(runtime))
     app.add_exception_handler(RequestValidationError, _validation_error)
-    for router in (ops.router, heartbeat.router, monitors.router, pages.router):
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_middleware(AccessGuard)
+    for router in ROUTERS:
         app.include_router(router)
     if test_clock:
         app.include_router(ops.test_clock_router)
@@ -99,7 +127,33 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True, test_clock: b
         StaticFiles(directory=str(Path(__file__).parent / "ui" / "static")),
         name="static",
     )
+    app.state.routes = guarded_routes(app.routes)  # every route must be in web/access.py, or tocsin does not start
     return app
+
+
+# Order matters where paths overlap: /monitors/new before /monitors/{name}.
+ROUTERS = (
+    ops.router,
+    alertmanager.router,
+    ingest.router,
+    alerts.router,
+    heartbeat.router,
+    monitors.router,
+    monitor_edits.router,
+    accounts.router,
+    auth_pages.router,
+    overview_pages.router,
+    monitor_forms.router,
+    pages.router,
+    settings_pages.router,
+    nav.router,
+)
+
+
+def session_policy(runtime: Runtime) -> SessionPolicy:
+    """Session lifetimes from `server.session_max_age` and `server.session_idle_timeout`."""
+    server = runtime.loaded.config.server
+    return SessionPolicy(server.session_max_age, server.session_idle_timeout)
 
 
 def with_body_limit(app: FastAPI, limit: int) -> ASGIApp:

@@ -151,7 +151,7 @@ def _short(exc: BaseException | str) -> str:
     return text if len(text) <= 160 else text[:160] + "…"
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=1 << 16)  # one entry per monitor URL: must hold every monitor, or it thrashes
 def family_conflict(url: str, ip_version: str) -> str | None:
     """Why a URL's IP-literal host cannot be reached over the chosen `ip_version`, if so."""
     host = (yarl.URL(url).host or "").strip("[]")

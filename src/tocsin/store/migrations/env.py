@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from tocsin.store.database import Database
-from tocsin.store.tables import metadata
+from tocsin.store.schema import metadata
 
 config = context.config
 

@@ -91,7 +91,9 @@ async def preview(request: Request, body: PreviewRequest) -> v.SilencePreview:
         raise HTTPException(400, 'matchers: give at least one matcher, like alertname="Disk"')
     rt = runtime(request)
     now = rt.clock.now()
-    hits = [v.alert_view(rt.alerts, s.alert, now) for s in rt.alerts.alerts.values() if matches(parsed, s.alert.labels)]
+    hits = v.alert_views(
+        rt.alerts, [s.alert for s in rt.alerts.alerts.values() if matches(parsed, s.alert.labels)], now
+    )
     return v.SilencePreview(matchers=format_matchers(parsed), alerts=hits)
 
 

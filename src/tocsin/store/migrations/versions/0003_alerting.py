@@ -1,7 +1,7 @@
 """Alert pipeline: alerts, silences, group timers, notification log, outbox, delivery attempts.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-22
 
 Frozen: spells the schema out instead of importing alert_tables.py.
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0003"
-down_revision = "0001"  # linearised after 0002 lands
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
