@@ -11,7 +11,6 @@ import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
