@@ -122,7 +122,7 @@ class OutboxWorker:
         http: aiohttp.ClientSession,
         policy: RetryPolicy | None = None,
         concurrency: int = 32,
-        lease: timedelta = timedelta(minutes=2),
+        lease: timedelta = timedelta(seconds=30),  # > the 15 s send timeout
         rng: random.Random | None = None,
     ) -> None:
         self._clock, self._store, self._lookup, self._http = clock, store, lookup, http
