@@ -106,3 +106,68 @@ def test_serve_refuses_bad_config_and_unreachable_database(tmp_path: Path) -> No
     errors = [line for line in result.stderr.splitlines() if "127.0.0.1:1" in line]
     assert len(errors) == 1
     assert "***" in errors[0]
+
+
+async def atocsin_input(stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI with `stdin` as its input."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tocsin",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), 30)
+    return subprocess.CompletedProcess(args, proc.returncode or 0, out.decode(), err.decode())
+
+
+async def test_users_and_tokens_from_the_command_line(tmp_path: Path) -> None:
+    import aiohttp
+
+    from tests.acceptance.conftest import sign_in
+    from tocsin.testing import running_server
+
+    config = tmp_path / "c.yaml"
+    config.write_text(f'storage: {{url: "sqlite:///{tmp_path / "u.db"}"}}\nmonitors: []\n')
+    where = ("--config", str(config))
+    made = await atocsin_input(
+        "a long admin password\n", "user", "create", "ada", "--role", "admin", "--password-stdin", *where
+    )
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip() == "created admin ada"
+    weak = await atocsin_input("short\n", "user", "create", "bob", "--password-stdin", *where)
+    assert weak.returncode == 1
+    assert "at least 10 characters" in weak.stderr
+    issued = await atocsin("token", "create", "ci", "--scope", "read", "--scope", "ingest", "--expires", "30d", *where)
+    assert issued.returncode == 0, issued.stderr
+    token = issued.stdout.strip()
+    assert token.startswith("tocsin_")
+    assert "not shown again" in issued.stderr
+    bad = await atocsin("token", "create", "x", "--scope", "root", *where)
+    assert bad.returncode == 2
+    assert "root" in bad.stderr
+    listing = await atocsin("token", "list", *where)
+    assert "ci" in listing.stdout
+    assert "ingest,read" in listing.stdout
+    assert token not in listing.stdout
+
+    async with running_server(config, bootstrap=False) as server, aiohttp.ClientSession() as http:
+        assert "no admin yet" not in server.log_text()
+        ada = await sign_in(server.url, "ada", "a long admin password")
+        status, _, _ = await ada.request("GET", "/settings/users")
+        assert status == 200
+        await ada.close()
+        bearer = {"Authorization": f"Bearer {token}"}
+        async with http.get(server.url + "/api/v1/monitors", headers=bearer) as resp:
+            assert resp.status == 200
+        revoked = await atocsin("token", "revoke", "ci", *where)
+        assert revoked.returncode == 0, revoked.stderr
+        async with http.get(server.url + "/api/v1/monitors", headers=bearer) as resp:
+            assert resp.status == 401  # revoked from another process: refused on the next request
+    last = await atocsin("user", "delete", "ada", *where)
+    assert last.returncode == 1
+    assert "last admin" in last.stderr
+    users = await atocsin("user", "list", *where)
+    assert users.stdout.splitlines()[1].split() == ["ada", "admin", "local", "active"]

@@ -55,7 +55,7 @@ async def test_monitor_lifecycle_alerts_heartbeat_and_pages(
     config = tmp_path / "tocsin.yaml"
     write_config(config, tmp_path / "t.db", target.url)
     async with running_server(config) as server:
-        api = Api(server.url, http)
+        api = Api(server.url, http, server.headers)
         assert await api.get("/healthz") == {"status": "ok"}
         assert (await api.get("/readyz"))["status"] == "ready"
 
@@ -138,7 +138,7 @@ async def test_reload_is_transactional(tmp_path: Path, target: Target, http: aio
     config = tmp_path / "tocsin.yaml"
     write_config(config, tmp_path / "t.db", target.url)
     async with running_server(config) as server:
-        api = Api(server.url, http)
+        api = Api(server.url, http, server.headers)
         await api.until(lambda: status_is(api, "api", "up"), advance="10s")
 
         config.write_text(config.read_text().replace("interval: 10s", "interval: 10x", 1))
@@ -173,11 +173,11 @@ async def test_state_survives_restart(tmp_path: Path, target: Target, http: aioh
     write_config(config, tmp_path / "t.db", target.url)
     target.status = 500
     async with running_server(config) as server:
-        api = Api(server.url, http)
+        api = Api(server.url, http, server.headers)
         await api.until(lambda: status_is(api, "api", "down"), advance="10s")
         await api.post("/api/v1/monitors/backup/pause")
     async with running_server(config) as server:
-        api = Api(server.url, http)
+        api = Api(server.url, http, server.headers)
         assert await status_is(api, "api", "down")  # no new alert on restart
         assert await status_is(api, "backup", "paused")
         events = await api.get("/api/v1/events")

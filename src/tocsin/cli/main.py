@@ -123,3 +123,13 @@ def migrate(config_path: str, database_url: str | None) -> None:
 
     _logging("warning")
     sys.exit(asyncio.run(migrate_command(Path(config_path), database_url)))
+
+
+def _register_access_commands() -> None:
+    from tocsin.cli.access_commands import config, token, user
+
+    for group in (user, token, config):
+        main.add_command(group)
+
+
+_register_access_commands()

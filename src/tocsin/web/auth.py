@@ -135,8 +135,9 @@ class AccessService:
             self.limiter.failed(name, ip, now)
             failed = AuditEntry(now, name[:160], "anonymous", "session.login_failed", name[:300], ip)
             await self.store.record(failed)
-            return LoginResult(error=WRONG_LOGIN, status=401)
+            return LoginResult(error=WRONG_LOGIN, status=200)  # the form again; a 4xx page is a browser console error
         self.limiter.succeeded(name)
+        await self.purge_sessions(now)  # expired sessions go whenever someone signs in
         raw = credentials.new_secret()
         entry = AuditEntry(now, usable.name, "user", "session.login", usable.name, ip)
         await self.store.create_session(credentials.digest(raw), usable.id, now, ip, agent, entry)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
+from fastapi.routing import RouteContext
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -18,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tocsin.auth import credentials
 from tocsin.auth.model import ANONYMOUS, Access, Decision, Principal, authorize, needed_for
-from tocsin.web.access import Rule, answers_json, rule_for
+from tocsin.web.access import UNKNOWN, Rule, answers_json, rule_for
 from tocsin.web.auth import SESSION_COOKIE, AccessService
 
 PRINCIPAL = "tocsin.principal"  # where the guard leaves the caller in the ASGI scope
@@ -37,12 +38,11 @@ class AccessGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        found = _route(scope)
-        if found is None:  # unknown path or wrong method: the router answers 404 or 405
-            scope[PRINCIPAL] = ANONYMOUS
-            await self.app(scope, receive, send)
-            return
+        await self._guard(scope, receive, _hardened(send))
+
+    async def _guard(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = scope["app"].state
+        found = _route(scope, state.routes) or UNKNOWN  # unknown: the router answers 404/405 to those allowed
         access = found.effective(state.runtime.loaded.config.server)
         principal, stale = await _identify(state.access, scope, state.runtime.clock.now())
         scope[PRINCIPAL] = principal
@@ -61,11 +61,33 @@ class AccessGuard:
         await response(scope, receive, send)
 
 
-def _route(scope: Scope) -> Rule | None:
-    for route in scope["app"].router.routes:
+_SAFE_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),  # no clickjacking of console buttons
+    (b"referrer-policy", b"same-origin"),  # setup links and filters stay on this site
+]
+
+
+def _hardened(send: Send) -> Send:
+    """`send` adding browser security headers, and `no-store` to HTML (pages can show secrets once)."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", [])) + _SAFE_HEADERS
+            if any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers):
+                headers.append((b"cache-control", b"no-store"))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return wrapped
+
+
+def _route(scope: Scope, routes: list[RouteContext]) -> Rule | None:
+    """The rule of the route the router will pick (the first full match, in the router's order)."""
+    for route in routes:
         match, _ = route.matches(scope)
         if match is Match.FULL:
-            return rule_for(scope["method"], getattr(route, "path", ""))
+            return rule_for(scope["method"], route.path or "")
     return None
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from tocsin.web import views
-from tocsin.web.deps import monitor_record, runtime
+from tocsin.web.deps import audit, monitor_record, runtime
 
 router = APIRouter(prefix="/api/v1", tags=["monitors"])
 
@@ -74,7 +74,8 @@ async def results(
 
 async def _pause(request: Request, name: str, paused: bool) -> PauseAnswer:
     record = await monitor_record(request, name)
-    state = await runtime(request).runner.set_paused(record.name, paused)
+    entry = audit(request, "monitor.pause" if paused else "monitor.resume", record.name)
+    state = await runtime(request).runner.set_paused(record.name, paused, entry)
     status = state.status.value if state else "unknown"
     return PauseAnswer(name=record.name, status=status, paused=paused)
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tocsin.clock import FakeClock
 from tocsin.config.duration import parse_duration
-from tocsin.web.deps import runtime
+from tocsin.web.deps import access, audit, runtime
 
 router = APIRouter(tags=["operations"])
 
@@ -44,7 +44,10 @@ async def metrics(request: Request) -> Response:
 @router.post("/-/reload")
 async def reload(request: Request) -> JSONResponse:
     """Re-read the config file; a bad file keeps the running config (400 with the errors)."""
-    outcome = await runtime(request).reload()
+    rt = runtime(request)
+    outcome = await rt.reload()
+    entry = audit(request, "config.reload", str(rt.config_path), ok=outcome.ok, errors=list(outcome.errors)[:20])
+    await access(request).store.record(entry)
     if outcome.ok:
         return JSONResponse({"status": "success", "monitors": outcome.monitors})
     return JSONResponse({"status": "error", "errors": list(outcome.errors)}, status_code=400)

@@ -12,8 +12,9 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
 from tocsin.web import views
-from tocsin.web.deps import monitor_record, runtime
+from tocsin.web.deps import audit, monitor_record, runtime
 from tocsin.web.ui import charts
+from tocsin.web.ui.render import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,19 +52,12 @@ def templates() -> Jinja2Templates:
 
 
 def _render(request: Request, template: str, view: BaseModel) -> Response:
-    tpl: Jinja2Templates = request.app.state.templates
-    return tpl.TemplateResponse(request, template, {"view": view, "now": runtime(request).clock.now()})
+    return render(request, template, view, active="monitors")
 
 
 def _json(view: BaseModel) -> JSONResponse:
     payload: Any = view.model_dump(mode="json")
     return JSONResponse(payload)
-
-
-@router.get("/")
-async def home() -> RedirectResponse:
-    """The console starts at the monitors list for now."""
-    return RedirectResponse("/monitors", status_code=303)
 
 
 @router.get("/monitors.json")
@@ -98,7 +92,7 @@ async def monitor_page(request: Request, name: str) -> Response:
 async def pause_form(request: Request, name: str) -> RedirectResponse:
     """The pause button (works without JavaScript)."""
     record = await monitor_record(request, name)
-    await runtime(request).runner.set_paused(record.name, True)
+    await runtime(request).runner.set_paused(record.name, True, audit(request, "monitor.pause", record.name))
     return RedirectResponse(f"/monitors/{record.name}", status_code=303)
 
 
@@ -106,5 +100,5 @@ async def pause_form(request: Request, name: str) -> RedirectResponse:
 async def resume_form(request: Request, name: str) -> RedirectResponse:
     """The resume button."""
     record = await monitor_record(request, name)
-    await runtime(request).runner.set_paused(record.name, False)
+    await runtime(request).runner.set_paused(record.name, False, audit(request, "monitor.resume", record.name))
     return RedirectResponse(f"/monitors/{record.name}", status_code=303)
