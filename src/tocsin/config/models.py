@@ -259,6 +259,7 @@ class HeartbeatMonitor(MonitorBase):
 
 
 from tocsin.config.alerting import MaintenanceConfig, check_alerting  # noqa: E402 - builds on Strict above
+from tocsin.oncall.config import OncallConfig  # noqa: E402
 from tocsin.web.ratelimit import IngestLimits  # noqa: E402
 
 MONITOR_KINDS = ("http", "tcp", "dns", "tls", "heartbeat")
@@ -279,6 +280,7 @@ class TocsinConfig(Strict):
     alerting: dict[str, Any] = Field(default_factory=dict)
     maintenance: list[MaintenanceConfig] = Field(default_factory=list)
     ingest: IngestLimits = Field(default_factory=IngestLimits)
+    oncall: OncallConfig = Field(default_factory=OncallConfig)
 
     @model_validator(mode="after")
     def _alerting_is_alertmanager_yml(self) -> TocsinConfig:
