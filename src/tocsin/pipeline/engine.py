@@ -25,6 +25,7 @@ from tocsin.notify.outbox import Integration
 from tocsin.pipeline.build import Sources, build_pipeline
 from tocsin.pipeline.escalate import EscalationHook
 from tocsin.pipeline.stage import Flush, run_stages
+from tocsin.store.access_records import AuditEntry
 from tocsin.store.alerting import AlertStore, StoredAlert
 
 log = logging.getLogger(__name__)
@@ -228,14 +229,14 @@ class AlertEngine:
 
     # silences
 
-    async def put_silence(self, silence: Silence) -> Silence:
-        """Create or update a silence (committed), effective at once."""
+    async def put_silence(self, silence: Silence, entry: AuditEntry | None = None) -> Silence:
+        """Create or update a silence (committed with its audit entry), effective at once."""
         now = self._clock.now()
-        await self._store.save_silence(silence, now)
+        await self._store.save_silence(silence, now, entry)
         self.silences[silence.id] = (silence, now)
         return silence
 
-    async def expire_silence(self, silence_id: str) -> Silence | None:
+    async def expire_silence(self, silence_id: str, entry: AuditEntry | None = None) -> Silence | None:
         """End a silence now; None if unknown or already expired."""
         found = self.silences.get(silence_id)
         now = self._clock.now()
@@ -243,7 +244,7 @@ class AlertEngine:
             return None
         old = found[0]
         ended = Silence(old.id, old.matchers, min(old.starts_at, now), now, old.created_by, old.comment)
-        return await self.put_silence(ended)
+        return await self.put_silence(ended, entry)
 
     # queries
 

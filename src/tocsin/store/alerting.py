@@ -20,6 +20,8 @@ from tocsin.alerting.dispatch import GroupTimer
 from tocsin.alerting.silence import Silence
 from tocsin.labels import Matcher
 from tocsin.pipeline.dedup import LogEntry
+from tocsin.store import audit
+from tocsin.store.access_records import AuditEntry
 from tocsin.store.alert_tables import alert_groups, alerts, delivery_attempts, notification_log, outbox, silences
 from tocsin.store.store import Store
 from tocsin.store.times import from_ms, opt_from_ms, opt_to_ms, to_ms
@@ -186,10 +188,15 @@ class AlertStore:
 
     # silences
 
-    async def save_silence(self, silence: Silence, updated_at: datetime) -> None:
-        """Create or replace a silence."""
+    async def save_silence(self, silence: Silence, updated_at: datetime, entry: AuditEntry | None = None) -> None:
+        """Create or replace a silence, with its audit entry in the same transaction."""
         row = _silence_row(silence, updated_at)
-        await self._writer.run(lambda c: c.execute(_upsert(c, silences, ["id"], [k for k in row if k != "id"]), row))
+
+        async def job(conn: AsyncConnection) -> None:
+            await conn.execute(_upsert(conn, silences, ["id"], [k for k in row if k != "id"]), row)
+            await audit.append(conn, entry)
+
+        await self._writer.run(job)
 
     async def load_silences(self) -> list[tuple[Silence, datetime]]:
         """Every silence with its last update time."""

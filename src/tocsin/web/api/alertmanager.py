@@ -22,10 +22,11 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 import tocsin
 from tocsin.alerting.alert import Alert
 from tocsin.alerting.silence import Silence
-from tocsin.labels import Matcher, MatcherError, compile_anchored, parse_matchers, parse_op
+from tocsin.labels import Matcher, MatcherError, compile_anchored, format_matchers, parse_matchers, parse_op
 from tocsin.pipeline.engine import AlertEngine, AlertStatus
 from tocsin.pipeline.setup import DEFAULT_ALERTING
 from tocsin.runtime import Runtime
+from tocsin.store.access_records import AuditEntry
 from tocsin.web.api.ingest import (
     PayloadError,
     decode_json,
@@ -34,7 +35,7 @@ from tocsin.web.api.ingest import (
     parse_postable_alerts,
     parse_time,
 )
-from tocsin.web.deps import runtime
+from tocsin.web.deps import audit, runtime
 from tocsin.web.ratelimit import client_address, throttle
 
 router = APIRouter(tags=["alertmanager"])
@@ -280,7 +281,7 @@ async def delete_silence(request: Request, silence_id: SilenceId) -> Response:
     engine = runtime(request).alerts
     if silence_id not in engine.silences:
         return _error("silence not found", 404)
-    await engine.expire_silence(silence_id)
+    await engine.expire_silence(silence_id, audit(request, "silence.expire", silence_id))
     return Response(status_code=200)
 
 
@@ -344,20 +345,35 @@ def _can_update(old: Silence, new: Silence, now: datetime) -> bool:
     return state == "pending" and new.starts_at >= now
 
 
-async def save_silence(engine: AlertEngine, sid: str | None, silence: Silence, now: datetime) -> str | None:
-    """Create or update as Alertmanager does; returns the id it is stored under, None for an unknown id."""
+async def save_silence(
+    engine: AlertEngine, sid: str | None, silence: Silence, now: datetime, request: Request
+) -> str | None:
+    """Create or update as Alertmanager does (audited); returns the id it is stored under, None for an unknown id."""
     found = engine.silences.get(sid) if sid is not None else None
     old = found[0] if found is not None else None
     if sid is not None and old is None:
         return None
     if old is not None and _can_update(old, silence, now):
-        await engine.put_silence(_with(silence, old.id, silence.starts_at))
+        await engine.put_silence(_with(silence, old.id, silence.starts_at), _audit(request, "update", old.id, silence))
         return old.id
     if old is not None and old.state(now) != "expired":  # matchers changed: expire, then create anew
-        await engine.expire_silence(old.id)
+        await engine.expire_silence(old.id, audit(request, "silence.expire", old.id, replaced=True))
     new_id = str(uuid.uuid4())
-    await engine.put_silence(_with(silence, new_id, max(silence.starts_at, now)))
+    await engine.put_silence(
+        _with(silence, new_id, max(silence.starts_at, now)), _audit(request, "create", new_id, silence)
+    )
     return new_id
+
+
+def _audit(request: Request, verb: str, sid: str, silence: Silence) -> AuditEntry:
+    return audit(
+        request,
+        f"silence.{verb}",
+        sid,
+        matchers=format_matchers(silence.matchers),
+        ends_at=silence.ends_at.isoformat(),
+        comment=silence.comment,
+    )
 
 
 def _with(s: Silence, sid: str, starts: datetime) -> Silence:
@@ -378,7 +394,7 @@ async def post_silences(request: Request) -> JSONResponse:
         sid, silence = postable_silence(decode_json(await request.body(), "silence"), now)
     except PayloadError as exc:
         return _error(str(exc))
-    saved = await save_silence(rt.alerts, sid, silence, now)
+    saved = await save_silence(rt.alerts, sid, silence, now, request)
     if saved is None:
         return _error("silence not found", 404)
     return JSONResponse({"silenceID": saved})
