@@ -43,6 +43,7 @@ class Samples:
             "token_id": str(token_id),
             "key": "no-such-key",
             "silenceID": "00000000-0000-0000-0000-000000000000",
+            "silence_id": "00000000-0000-0000-0000-000000000000",
             "delivery_id": "1",
         }
         self.counter = itertools.count()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 from urllib.parse import quote
@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 Status = Literal["firing", "resolved"]
-Reason = Literal["new", "update", "repeat", "resolved"]
+Reason = Literal["new", "update", "repeat", "resolved", "escalation", "handoff"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,6 +54,7 @@ class Notification:
     idempotency_key: str
     created_at: datetime
     truncated_alerts: int = 0
+    links: tuple[tuple[str, str], ...] = field(default=())  # (label, url): one-click acknowledge/resolve for people
 
     def alert_status(self, alert: Alert) -> Status:
         """Whether `alert` is firing or resolved as of `created_at`."""
@@ -71,8 +72,8 @@ class Notification:
 
     @property
     def console_url(self) -> str:
-        """The group's page in the tocsin console (`{external_url}/alerts/{group_key}`, key percent-encoded)."""
-        return f"{self.external_url.rstrip('/')}/alerts/{quote(self.group_key, safe='')}"
+        """The group's page in the tocsin console (`{external_url}/alerts/group?key=...`, key percent-encoded)."""
+        return f"{self.external_url.rstrip('/')}/alerts/group?key={quote(self.group_key, safe='')}"
 
     def only_firing(self) -> Notification:
         """This notification without its resolved alerts (for channels with `send_resolved: false`)."""

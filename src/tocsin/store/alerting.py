@@ -315,15 +315,21 @@ class AlertStore:
 
         await self._writer.run(job)
 
-    async def retry(self, row_id: int, now: datetime) -> bool:
-        """Put a dead delivery back in the queue; False unless it was dead."""
+    async def retry(self, row_id: int, now: datetime, entry: AuditEntry | None = None) -> bool:
+        """Put a dead delivery back in the queue (audited in the same transaction); False unless it was dead."""
         stmt = (
             update(outbox)
             .where(and_(outbox.c.id == row_id, outbox.c.status == "dead"))
             .values(status="pending", next_attempt_ms=to_ms(now), claimed_until_ms=None)
         )
-        result = await self._writer.run(lambda c: c.execute(stmt))
-        return bool(result.rowcount)
+
+        async def job(conn: AsyncConnection) -> bool:
+            result = await conn.execute(stmt)
+            if result.rowcount:
+                await audit.append(conn, entry)
+            return bool(result.rowcount)
+
+        return await self._writer.run(job)
 
     async def deliveries(
         self, *, status: str | None = None, group_key: str | None = None, limit: int = 100

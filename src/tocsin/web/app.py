@@ -20,7 +20,7 @@ from tocsin.web.api import accounts, alertmanager, alerts, heartbeat, ingest, mo
 from tocsin.web.auth import AccessService, SessionPolicy
 from tocsin.web.bodies import malformed
 from tocsin.web.guard import AccessGuard
-from tocsin.web.ui import auth_pages, monitor_forms, nav, overview_pages, pages, settings_pages
+from tocsin.web.ui import alert_pages, auth_pages, monitor_forms, nav, overview_pages, pages, settings_pages
 from tocsin.web.ui.render import error_page
 
 
@@ -145,6 +145,7 @@ ROUTERS = (
     overview_pages.router,
     monitor_forms.router,
     pages.router,
+    alert_pages.router,
     settings_pages.router,
     nav.router,
 )

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from tocsin.labels import MatcherError, format_matchers, matches, parse_matchers
 from tocsin.store.alerting import AlertStore
 from tocsin.web import alert_views as v
-from tocsin.web.deps import runtime
+from tocsin.web.deps import audit, runtime
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 STATES = "^(firing|silenced|inhibited|maintenance|resolved)$"
@@ -59,7 +59,7 @@ async def notifications(
 async def retry(request: Request, delivery_id: int) -> v.DeliveryView:
     """Queue a dead notification again (409 unless it is dead)."""
     rt, store = runtime(request), alert_store(request)
-    if not await store.retry(delivery_id, rt.clock.now()):
+    if not await store.retry(delivery_id, rt.clock.now(), audit(request, "notification.retry", str(delivery_id))):
         raise HTTPException(409, f"notification {delivery_id} is not dead (or does not exist); only dead ones retry")
     rt.outbox.wake()
     [view] = [d for d in await v.deliveries(store, limit=1000) if d.id == delivery_id]

@@ -29,8 +29,8 @@ class NavItem:
 NAV: tuple[NavItem, ...] = (
     NavItem("overview", "Overview", "/", True),
     NavItem("monitors", "Monitors", "/monitors", True),
-    NavItem("alerts", "Alerts", "/alerts", False, "firing alert groups with their alerts, acknowledgement and history"),
-    NavItem("silences", "Silences", "/silences", False, "silences: their matchers, who made them, when they end"),
+    NavItem("alerts", "Alerts", "/alerts", True),
+    NavItem("silences", "Silences", "/silences", True),
     NavItem("oncall", "On-call", "/oncall", False, "who is on call now and next, schedules, overrides and escalations"),
     NavItem("incidents", "Incidents", "/incidents", False, "open and past incidents, timelines and postmortems"),
     NavItem("slos", "SLOs", "/slos", False, "objectives, error budgets left and burn rates"),
