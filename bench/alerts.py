@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -126,8 +127,6 @@ def start_tocsin(tmp: Path, sink: Sink) -> tuple[subprocess.Popen[bytes], str]:
             str(tmp / "tocsin.yaml"),
             "--port",
             "0",
-            "--log-level",
-            "warning",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -138,8 +137,15 @@ def start_tocsin(tmp: Path, sink: Sink) -> tuple[subprocess.Popen[bytes], str]:
     while time.monotonic() < deadline:
         line = proc.stdout.readline().decode()
         if match := re.search(r"listening on (http://\S+)", line):
+            threading.Thread(target=_drain, args=(proc,), daemon=True).start()  # a full pipe would stall it
             return proc, match.group(1)
     raise RuntimeError("tocsin did not start")
+
+
+def _drain(proc: subprocess.Popen[bytes]) -> None:
+    assert proc.stdout is not None
+    for _ in proc.stdout:
+        pass
 
 
 async def wait_ready(base: str) -> None:

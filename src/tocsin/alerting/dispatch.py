@@ -60,6 +60,8 @@ class Dispatcher:
         self.groups: dict[str, Group] = {}
         self._of_alert: dict[str, set[str]] = {}
         self._restored = {t.key: t for t in timers}
+        self._changed: set[str] = set()  # groups whose timer changed since `timer_changes()`
+        self._dropped: set[str] = set()  # groups removed since `timer_changes()`
 
     def insert(self, alert: Alert, now: float) -> list[Group]:
         """Put an alert (new or updated) into the group of every route it matches."""
@@ -71,6 +73,7 @@ class Dispatcher:
             self._of_alert.setdefault(fingerprint, set()).add(group.key)
             if not group.has_flushed and alert.starts_at.timestamp() + _wait(route) < now:
                 group.next_flush = min(group.next_flush, now)
+                self._touch(group.key)
             joined.append(group)
         return joined
 
@@ -83,6 +86,7 @@ class Dispatcher:
             next_flush = restored.next_flush if restored else now + _wait(route)
             group = Group(key, route, labels, next_flush, restored.has_flushed if restored else False)
             self.groups[key] = group
+            self._touch(key)
         return group
 
     def due(self, now: float) -> list[Group]:
@@ -98,6 +102,7 @@ class Dispatcher:
         """Snapshot the group for the pipeline and restart its timer at `group_interval`."""
         group.next_flush = now + group.route.opts.group_interval.total_seconds()
         group.has_flushed = True
+        self._touch(group.key)
         return tuple(group.alerts.values())
 
     def flushed(self, group: Group, sent: Iterable[Alert], now: datetime) -> None:
@@ -108,7 +113,7 @@ class Dispatcher:
                 del group.alerts[fingerprint]
                 self._forget(fingerprint, group.key)
         if not group.alerts:
-            self.groups.pop(group.key, None)
+            self._drop(group.key)
 
     def remove(self, fingerprint: str) -> None:
         """Forget an alert everywhere (garbage-collected or deleted)."""
@@ -117,7 +122,7 @@ class Dispatcher:
             if group is not None:
                 group.alerts.pop(fingerprint, None)
                 if not group.alerts:
-                    del self.groups[key]
+                    self._drop(key)
 
     def _forget(self, fingerprint: str, key: str) -> None:
         keys = self._of_alert.get(fingerprint)
@@ -129,6 +134,22 @@ class Dispatcher:
     def timers(self) -> list[GroupTimer]:
         """The timer state of every group, for persistence."""
         return [GroupTimer(g.key, g.next_flush, g.has_flushed) for g in self.groups.values()]
+
+    def timer_changes(self) -> tuple[list[GroupTimer], list[str]]:
+        """Timers changed and groups dropped since the last call (what to write, what to delete)."""
+        changed = [GroupTimer(k, g.next_flush, g.has_flushed) for k in self._changed if (g := self.groups.get(k))]
+        dropped = [k for k in self._dropped if k not in self.groups]
+        self._changed, self._dropped = set(), set()
+        return changed, dropped
+
+    def _touch(self, key: str) -> None:
+        self._changed.add(key)
+        self._dropped.discard(key)
+
+    def _drop(self, key: str) -> None:
+        self.groups.pop(key, None)
+        self._changed.discard(key)
+        self._dropped.add(key)
 
 
 def _wait(route: Route) -> float:

@@ -115,7 +115,7 @@ class AlertEngine:
         self.silences: dict[str, tuple[Silence, datetime]] = {}
         self.dispatcher = Dispatcher(setup.config.route)
         self._wake = asyncio.Event()
-        self._timers_dirty = False
+        self._rewrite_timers = False  # after a reload: group keys may all have changed
         sources = Sources(
             maintenance=lambda: self.setup.maintenance,
             time_intervals=lambda: self.setup.config.time_intervals,
@@ -146,7 +146,7 @@ class AlertEngine:
         now = self._clock.timestamp()
         for stored in self.alerts.values():
             self.dispatcher.insert(stored.alert, now)
-        self._timers_dirty = True
+        self._rewrite_timers = True
         self._wake.set()
 
     async def ingest(self, incoming: Sequence[Incoming], source: str, *, timeout: bool = True) -> list[Alert]:
@@ -164,7 +164,6 @@ class AlertEngine:
         for fingerprint, stored in merged.items():
             self.alerts[fingerprint] = stored
             self.dispatcher.insert(stored.alert, stamp)
-        self._timers_dirty = True
         self._wake.set()
         return [s.alert for s in merged.values()]
 
@@ -192,9 +191,12 @@ class AlertEngine:
         due = self.dispatcher.due(now)
         for group in due:
             await self._flush(group, now)
-        if due or self._timers_dirty:
-            await self._store.save_timers(self.dispatcher.timers())
-            self._timers_dirty = False
+        if self._rewrite_timers:
+            self.dispatcher.timer_changes()
+            await self._store.save_timers(self.dispatcher.timers(), replace=True)
+            self._rewrite_timers = False
+        else:
+            await self._store.save_timers(*self.dispatcher.timer_changes())
         return len(due)
 
     async def _flush(self, group: Group, now: float) -> None:

@@ -212,19 +212,24 @@ class AlertStore:
 
     # group timers
 
-    async def save_timers(self, timers: Sequence[GroupTimer]) -> None:
-        """Replace the persisted timers with `timers` (groups that are gone are deleted)."""
+    async def save_timers(
+        self, changed: Sequence[GroupTimer], dropped: Sequence[str] = (), *, replace: bool = False
+    ) -> None:
+        """Upsert changed timers and delete dropped groups; `replace` rewrites the whole table (after a reload)."""
+        rows = [
+            {"key": t.key, "next_flush_ms": round(t.next_flush * 1000), "has_flushed": t.has_flushed} for t in changed
+        ]
 
         async def job(conn: AsyncConnection) -> None:
-            await conn.execute(delete(alert_groups))
-            if timers:
-                rows = [
-                    {"key": t.key, "next_flush_ms": round(t.next_flush * 1000), "has_flushed": t.has_flushed}
-                    for t in timers
-                ]
-                await conn.execute(insert(alert_groups), rows)
+            if replace:
+                await conn.execute(delete(alert_groups))
+            elif dropped:
+                await conn.execute(delete(alert_groups).where(alert_groups.c.key.in_(list(dropped))))
+            if rows:
+                await conn.execute(_upsert(conn, alert_groups, ["key"], ["next_flush_ms", "has_flushed"]), rows)
 
-        await self._writer.run(job)
+        if rows or dropped or replace:
+            await self._writer.run(job)
 
     async def load_timers(self) -> list[GroupTimer]:
         """The persisted group timers."""
