@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -33,6 +34,8 @@ from tocsin.metrics import Metrics
 from tocsin.notify.outbox import Integration, OutboxWorker
 from tocsin.pipeline.engine import AlertEngine
 from tocsin.pipeline.setup import alerting_setup
+from tocsin.slo.evaluator import SloEvaluator
+from tocsin.slo.setup import ingest_via, slo_inputs
 from tocsin.store.access_records import AuditEntry
 from tocsin.store.alerting import AlertStore
 from tocsin.store.records import MonitorDefinition, MonitorRecord
@@ -93,6 +96,7 @@ class Runtime:
         self.scheduler: Scheduler
         self.alerts: AlertEngine
         self.outbox: OutboxWorker
+        self.slo: SloEvaluator
         self._http: aiohttp.ClientSession | None = None
         self.ready = False
         self.started_at: datetime | None = None  # when start() finished (Alertmanager API's `uptime`)
@@ -103,6 +107,7 @@ class Runtime:
         """Load config (errors raise ConfigErrors), open the store, start the scheduler."""
         loaded = load_config(self.config_path)
         compiled = monitored(loaded)
+        slo_config = slo_inputs(loaded)
         url = database_url(loaded, self._database_url)
         self.store = await Store.open(
             url,
@@ -111,6 +116,14 @@ class Runtime:
         )
         await self._probes.__aenter__()
         await self._start_alerting(loaded)
+        self.slo = SloEvaluator(
+            self.clock,
+            self.store,
+            ingest_via(self.alerts),
+            session=self._http,
+            external_url=loaded.config.server.external_url or "",
+        )
+        await slo_config.apply(self.slo)
         self.runner = CheckRunner(
             self.clock,
             self.store,
@@ -131,7 +144,12 @@ class Runtime:
             asyncio.create_task(self._housekeeping(), name="housekeeping"),
             asyncio.create_task(self.alerts.run(), name="alert-dispatcher"),
             asyncio.create_task(self.outbox.run(), name="outbox"),
+            asyncio.create_task(self.slo.run(), name="slo-evaluator"),
         ]
+        # Start-up objects (config, compiled conditions, monitor records) live for the whole
+        # process: move them out of the collector's view so full collections stay short.
+        gc.collect()
+        gc.freeze()
         self.ready = True
         self.started_at = self.clock.now()
 
@@ -156,10 +174,12 @@ class Runtime:
                 # Parsing a large file takes a while (0.7 s at 10k monitors): keep the loop serving.
                 loaded = await asyncio.to_thread(load_config, self.config_path)
                 compiled = monitored(loaded)
+                slo_config = slo_inputs(loaded)
                 setup = alerting_setup(loaded.config)
                 self._warn_restart_needed(loaded)
                 await self._swap(loaded, compiled)
                 self.alerts.reconfigure(setup)
+                await slo_config.apply(self.slo)
             except ConfigErrors as exc:
                 return self._failed(tuple(exc.format().splitlines()))
             except (ValueError, AlertingConfigError) as exc:
@@ -222,6 +242,7 @@ class Runtime:
             try:
                 await self.alerts.collect_garbage()
                 counts = await self.store.purge(self.clock.now())
+                counts |= await self.slo.store.purge(self.clock.now())
                 if any(counts.values()):
                     log.info("retention purge: %s", counts)
             except Exception:  # housekeeping must never take the process down

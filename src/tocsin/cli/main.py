@@ -104,6 +104,58 @@ def routes_show(config_path: str) -> None:
 
 
 @main.group()
+def slo() -> None:
+    """SLOs: status, Prometheus rules, OpenSLO and Sloth import, monthly report."""
+
+
+@slo.command("status")
+@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True, type=click.Path(dir_okay=False))
+@click.option("--database-url", default=None, help="Override storage.url and TOCSIN_DATABASE_URL.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def slo_status(config_path: str, database_url: str | None, as_json: bool) -> None:
+    """Print every SLO's SLI, budget left, burn rate and status; exit 2 when a budget is exhausted."""
+    from tocsin.slo.cli import status_command
+
+    _logging("warning")
+    sys.exit(asyncio.run(status_command(Path(config_path), database_url=database_url, as_json=as_json)))
+
+
+@slo.command("rules")
+@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True, type=click.Path(dir_okay=False))
+@click.option("--slo", "name", default=None, help="Only this SLO.")
+def slo_rules(config_path: str, name: str | None) -> None:
+    """Print Prometheus recording and alert rules (Sloth's names) for SLOs with a Prometheus SLI."""
+    from tocsin.slo.cli import rules_command
+
+    sys.exit(rules_command(Path(config_path), name))
+
+
+@slo.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--url", default=None, help="Prometheus URL for the imported SLIs.")
+@click.option("--window", default="30d", show_default=True, help="Window of Sloth SLOs (Sloth files name none).")
+@click.option("--format", "kind", type=click.Choice(["openslo", "sloth"]), default=None, help="Default: detected.")
+def slo_import(file: str, url: str | None, window: str, kind: str | None) -> None:
+    """Print an OpenSLO or Sloth file as a tocsin `slos:` section."""
+    from tocsin.slo.cli import import_command
+
+    sys.exit(import_command(Path(file), url=url, window=window, kind=kind))
+
+
+@slo.command("report")
+@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True, type=click.Path(dir_okay=False))
+@click.option("--database-url", default=None, help="Override storage.url and TOCSIN_DATABASE_URL.")
+@click.option("--months", default=12, show_default=True, type=click.IntRange(1, 120))
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+def slo_report(config_path: str, database_url: str | None, months: int, fmt: str) -> None:
+    """Print the SLI of every SLO in each calendar month, met or missed (JSON or CSV)."""
+    from tocsin.slo.cli import report_command
+
+    _logging("warning")
+    sys.exit(asyncio.run(report_command(Path(config_path), months=months, fmt=fmt, database_url=database_url)))
+
+
+@main.group()
 def db() -> None:
     """Database maintenance."""
 

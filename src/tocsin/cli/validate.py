@@ -9,6 +9,7 @@ import click
 from tocsin.config.errors import ConfigErrors
 from tocsin.config.loader import load_config
 from tocsin.runtime import monitored
+from tocsin.slo.setup import slo_inputs
 
 
 def validate_command(path: Path) -> int:
@@ -16,6 +17,7 @@ def validate_command(path: Path) -> int:
     try:
         loaded = load_config(path)
         monitored(loaded)
+        slo_inputs(loaded)
     except ConfigErrors as exc:
         click.echo(exc.format(), err=True)
         click.echo(f"{len(exc.errors)} error(s) in {path}", err=True)

@@ -260,6 +260,7 @@ class HeartbeatMonitor(MonitorBase):
 
 from tocsin.config.alerting import MaintenanceConfig, check_alerting  # noqa: E402 - builds on Strict above
 from tocsin.oncall.config import OncallConfig  # noqa: E402
+from tocsin.slo.config import SloEntry, check_slos  # noqa: E402
 from tocsin.web.ratelimit import IngestLimits  # noqa: E402
 
 MONITOR_KINDS = ("http", "tcp", "dns", "tls", "heartbeat")
@@ -281,6 +282,12 @@ class TocsinConfig(Strict):
     maintenance: list[MaintenanceConfig] = Field(default_factory=list)
     ingest: IngestLimits = Field(default_factory=IngestLimits)
     oncall: OncallConfig = Field(default_factory=OncallConfig)
+    slos: list[SloEntry] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _slos_are_consistent(self) -> TocsinConfig:
+        check_slos(self.slos)
+        return self
 
     @model_validator(mode="after")
     def _alerting_is_alertmanager_yml(self) -> TocsinConfig:
