@@ -100,3 +100,14 @@ async def _settle(rounds: int = 20) -> None:
     """Give woken tasks a few loop turns to run before time moves again."""
     for _ in range(rounds):
         await asyncio.sleep(0)
+
+
+async def sleep_until_or(clock: Clock, when: float, wake: asyncio.Event) -> None:
+    """Sleep until `when` on `clock`, or until `wake` is set, whichever comes first."""
+    sleeper = asyncio.ensure_future(clock.sleep_until(when))
+    woken = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for fut in (sleeper, woken):
+            fut.cancel()

@@ -43,3 +43,18 @@ async def test_system_clock_is_utc_and_sleeps() -> None:
     clock = SystemClock()
     assert clock.now().tzinfo is UTC
     await asyncio.wait_for(clock.sleep_until(clock.timestamp() + 0.01), 1)
+
+
+async def test_sleep_until_or_wakes_on_time_or_event() -> None:
+    from tocsin.clock import sleep_until_or
+
+    clock = FakeClock(0.0)
+    wake = asyncio.Event()
+    timed = asyncio.create_task(sleep_until_or(clock, 10.0, wake))
+    await clock.advance(10.0)
+    await asyncio.wait_for(timed, 1)  # woke at its instant
+    early = asyncio.create_task(sleep_until_or(clock, 100.0, wake))
+    await asyncio.sleep(0)
+    wake.set()
+    await asyncio.wait_for(early, 1)  # woke by the event long before its instant
+    assert clock.timestamp() == 10.0

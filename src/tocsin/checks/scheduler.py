@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from tocsin.checks.slots import next_slot, skipped
-from tocsin.clock import Clock
+from tocsin.clock import Clock, sleep_until_or
 
 log = logging.getLogger(__name__)
 
@@ -148,13 +148,7 @@ class Scheduler:
         if not self._heap:
             await self._changed.wait()
             return
-        sleeper = asyncio.ensure_future(self._clock.sleep_until(self._heap[0][0]))
-        changed = asyncio.ensure_future(self._changed.wait())
-        try:
-            await asyncio.wait({sleeper, changed}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for fut in (sleeper, changed):
-                fut.cancel()
+        await sleep_until_or(self._clock, self._heap[0][0], self._changed)
 
     async def _cancel_running(self) -> None:
         self._ready.clear()

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 
 from tocsin.alerting.alert import Alert
-from tocsin.clock import Clock
+from tocsin.clock import Clock, sleep_until_or
 from tocsin.notify.model import Channel, Notification, PermanentError, RetryableError
 from tocsin.store.alerting import AlertStore, Attempt, OutboxRow
 
@@ -67,6 +67,7 @@ def encode(n: Notification) -> dict[str, Any]:
         "created_at": n.created_at.isoformat(),
         "truncated_alerts": n.truncated_alerts,
         "alerts": [_alert(a) for a in n.alerts],
+        **({"links": [list(link) for link in n.links]} if n.links else {}),
     }
 
 
@@ -105,6 +106,7 @@ def decode(data: dict[str, Any]) -> Notification:
         idempotency_key=data["idempotency_key"],
         created_at=datetime.fromisoformat(data["created_at"]),
         truncated_alerts=data["truncated_alerts"],
+        links=tuple((str(label), str(url)) for label, url in data.get("links", ())),
     )
 
 
@@ -141,16 +143,7 @@ class OutboxWorker:
         while True:
             self._wake.clear()
             if not await self.deliver_due():
-                await self._sleep(poll)
-
-    async def _sleep(self, poll: float) -> None:
-        sleeper = asyncio.ensure_future(self._clock.sleep_until(self._clock.timestamp() + poll))
-        woken = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            woken.cancel()
+                await sleep_until_or(self._clock, self._clock.timestamp() + poll, self._wake)
 
     async def deliver_due(self) -> int:
         """Claim and deliver one batch of due rows; how many were claimed."""

@@ -8,7 +8,6 @@ timers, so a restart resumes timers and the notification log prevents re-notifyi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from tocsin.alerting.dispatch import Dispatcher, Group
 from tocsin.alerting.inhibit import InhibitIndex
 from tocsin.alerting.maintenance import MaintenanceWindow, active_windows
 from tocsin.alerting.silence import Silence, silenced_by
-from tocsin.clock import Clock
+from tocsin.clock import Clock, sleep_until_or
 from tocsin.notify.outbox import Integration
 from tocsin.pipeline.build import Sources, build_pipeline
 from tocsin.pipeline.escalate import EscalationHook
@@ -183,7 +182,7 @@ class AlertEngine:
             until = (
                 self._clock.timestamp() + idle if deadline is None else min(deadline, self._clock.timestamp() + idle)
             )
-            await self._sleep_until(until)
+            await sleep_until_or(self._clock, until, self._wake)
 
     async def tick(self) -> int:
         """Flush every due group once; persist timers when they changed; returns groups flushed."""
@@ -217,17 +216,6 @@ class AlertEngine:
             await run_stages(self.stages, flush)
         self.dispatcher.flushed(group, alerts, at)
         self.flushes += 1
-
-    async def _sleep_until(self, when: float) -> None:
-        sleeper = asyncio.ensure_future(self._clock.sleep_until(when))
-        woken = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for fut in (sleeper, woken):
-                fut.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await fut
 
     # silences
 
