@@ -32,12 +32,16 @@ from tocsin.config.loader import LoadedConfig, load_config
 from tocsin.config.models import MonitorBase
 from tocsin.metrics import Metrics
 from tocsin.notify.outbox import Integration, OutboxWorker
+from tocsin.oncall.engine import OncallEngine
+from tocsin.oncall.groups import EngineGroups
+from tocsin.oncall.settings import compile_settings
 from tocsin.pipeline.engine import AlertEngine
 from tocsin.pipeline.setup import alerting_setup
 from tocsin.slo.evaluator import SloEvaluator
 from tocsin.slo.setup import ingest_via, slo_inputs
 from tocsin.store.access_records import AuditEntry
 from tocsin.store.alerting import AlertStore
+from tocsin.store.oncall import OncallStore
 from tocsin.store.records import MonitorDefinition, MonitorRecord
 from tocsin.store.store import Store
 
@@ -96,6 +100,7 @@ class Runtime:
         self.scheduler: Scheduler
         self.alerts: AlertEngine
         self.outbox: OutboxWorker
+        self.oncall: OncallEngine
         self.slo: SloEvaluator
         self._http: aiohttp.ClientSession | None = None
         self.ready = False
@@ -144,6 +149,7 @@ class Runtime:
             asyncio.create_task(self._housekeeping(), name="housekeeping"),
             asyncio.create_task(self.alerts.run(), name="alert-dispatcher"),
             asyncio.create_task(self.outbox.run(), name="outbox"),
+            asyncio.create_task(self.oncall.run(), name="oncall"),
             asyncio.create_task(self.slo.run(), name="slo-evaluator"),
         ]
         # Start-up objects (config, compiled conditions, monitor records) live for the whole
@@ -160,10 +166,16 @@ class Runtime:
         alert_store = AlertStore(self.store)
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
         self.outbox = OutboxWorker(self.clock, alert_store, self._integration, self._http)
-        self.alerts = AlertEngine(self.clock, alert_store, alerting_setup(loaded.config), self.outbox.wake)
+        self.oncall = OncallEngine(self.clock, OncallStore(self.store), self.outbox.wake)
+        setup = alerting_setup(loaded.config)
+        self.alerts = AlertEngine(self.clock, alert_store, setup, self.outbox.wake, escalation=self.oncall)
         await self.alerts.start()
+        oncall_settings = compile_settings(loaded.config.oncall, setup.config, setup.external_url)
+        await self.oncall.start(oncall_settings, EngineGroups(self.alerts))
 
     def _integration(self, receiver: str, index: int) -> Integration | None:
+        if receiver.startswith("oncall:"):
+            return self.oncall.integration(receiver, index)
         found = self.alerts.setup.integrations.get(receiver, [])
         return found[index] if index < len(found) else None
 
@@ -176,9 +188,11 @@ class Runtime:
                 compiled = monitored(loaded)
                 slo_config = slo_inputs(loaded)
                 setup = alerting_setup(loaded.config)
+                oncall_settings = compile_settings(loaded.config.oncall, setup.config, setup.external_url)
                 self._warn_restart_needed(loaded)
                 await self._swap(loaded, compiled)
                 self.alerts.reconfigure(setup)
+                self.oncall.configure(oncall_settings)
                 await slo_config.apply(self.slo)
             except ConfigErrors as exc:
                 return self._failed(tuple(exc.format().splitlines()))

@@ -45,6 +45,10 @@ class Samples:
             "silenceID": "00000000-0000-0000-0000-000000000000",
             "silence_id": "00000000-0000-0000-0000-000000000000",
             "delivery_id": "1",
+            "secret": "no-such-calendar",
+            "key_name": "no-such-key",
+            "override_id": "999999",
+            "swap_id": "999999",
         }
         self.counter = itertools.count()
 

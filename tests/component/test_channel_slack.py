@@ -64,7 +64,7 @@ async def test_block_kit_message(server: Server, http: aiohttp.ClientSession) ->
     assert console["text"] == {"type": "plain_text", "text": "Open in tocsin"}
     assert (
         console["url"]
-        == "https://ops.example.com/alerts/%7B%7D%3A%7Balertname%3D%22HighLatency%22%2C%20service%3D%22api%22%7D"
+        == "https://ops.example.com/alerts/group?key=%7B%7D%3A%7Balertname%3D%22HighLatency%22%2C%20service%3D%22api%22%7D"
     )
 
 

@@ -21,7 +21,7 @@ from tocsin.slo.config import SloConfig
 from tocsin.slo.evaluator import SloEvaluator
 from tocsin.slo.model import Slo, compile_slo
 from tocsin.slo.sources import EventsBody, push_events
-from tocsin.slo.views import consumed, list_slos, slo_detail
+from tocsin.slo.views import consumed, list_slos, monthly_report, slo_detail
 from tocsin.store.store import Store
 
 HOURS = 3
@@ -170,6 +170,24 @@ async def test_budget_consumed_over_an_interval(store: Store) -> None:
     quiet = await consumed(ev, "api-availability", T0, T0 + timedelta(minutes=100))
     assert quiet.consumed == 0
     assert not quiet.postmortem_required
+
+
+async def test_intervals_older_than_the_engine_holds_read_stored_hours(store: Store) -> None:
+    # The engine holds three days of minutes (and 26 hours for a 1h window): after four days the pushed
+    # minute is only in slo_hours.
+    clock = FakeClock(T0 + timedelta(seconds=10))
+    ev = SloEvaluator(clock, store, Captured())
+    await ev.configure([slo("checkout", sli={"events": {}}, objective=99, window="1h")])
+    body = EventsBody.model_validate({"events": [{"key": "b1", "good": 90, "total": 100}]})
+    await push_events(ev.store, ev.slos, "checkout", body, clock.now())
+    await clock.advance(4 * 86400 + 35)
+    await ev.tick(clock.now())
+    assert ev.engine is not None
+    assert ev.engine.series.sums.oldest > T0.timestamp() // 60 + 60
+    spent = await consumed(ev, "checkout", T0, T0 + timedelta(minutes=2))
+    assert (spent.bad_events, spent.total_events) == (10, 100)
+    [month] = [r for r in await monthly_report(ev, clock.now(), 1) if r.total]
+    assert (month.good, month.total, month.met) == (90, 100, False)
 
 
 async def test_history_survives_a_restart_from_stored_hours(store: Store) -> None:

@@ -134,6 +134,8 @@ def test_every_public_route_is_on_the_short_list() -> None:
         "* /static",
         "GET /-/healthy",
         "GET /-/ready",
+        "GET /ack/{token}",
+        "GET /calendars/{secret}.ics",
         "GET /healthz",
         "GET /login",
         "GET /ping/{token}",
@@ -146,12 +148,14 @@ def test_every_public_route_is_on_the_short_list() -> None:
         "HEAD /ping/{token}",
         "HEAD /ping/{token}/fail",
         "HEAD /ping/{token}/start",
+        "POST /ack/{token}",
         "POST /api/v1/ingest/generic/{key}",
         "POST /login",
         "POST /ping/{token}",
         "POST /ping/{token}/fail",
         "POST /ping/{token}/start",
         "POST /setup/{token}",
+        "POST /v2/change/enqueue",
         "POST /v2/enqueue",
     ]
     assert RULES[("GET", "/api/v1/audit")] is ADMIN

@@ -36,7 +36,7 @@ def test_text_says_what_since_when_and_where() -> None:
     assert "  runbook: https://runbooks.example.com/latency" in text
     assert "[RESOLVED] p99 latency above 500ms\n  resolved at 2026-01-01 10:30:00 UTC after 27m" in text
     assert text.endswith(
-        "Open in tocsin: https://ops.example.com/alerts/"
+        "Open in tocsin: https://ops.example.com/alerts/group?key="
         "%7B%7D%3A%7Balertname%3D%22HighLatency%22%2C%20service%3D%22api%22%7D"
     )
 

@@ -186,6 +186,9 @@ BAD = [
         "SLO name 'a' is used twice",
     ),
     ("- {name: a, objective: 99, sli: {events: {}}, labels: {bad-name: x}}", "label name 'bad-name' must match"),
+    # the report's paths share /slos/{name}, and a .json suffix is a page's twin
+    ("- {name: report, objective: 99, sli: {events: {}}}", "slos[report].name: 'report' is taken by a console or API"),
+    ("- {name: a.json, objective: 99, sli: {events: {}}}", "'a.json' is taken by a console or API path"),
 ]
 
 

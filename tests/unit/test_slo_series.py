@@ -89,6 +89,20 @@ def test_old_boundaries_move_to_the_next_hour(
     assert per_slo.good.tolist() == sums.between(start, sums.end).good.tolist()
 
 
+@settings(max_examples=150, deadline=None)
+@given(histories(max_minutes=1_000), st.integers(61, 120), st.integers(2, 12))
+def test_oldest_is_the_first_exact_boundary(
+    history: tuple[int, np.ndarray, np.ndarray], minute_rows: int, hour_rows: int
+) -> None:
+    """Every boundary from `oldest` on is read exactly; the one before it is not (or is before the origin)."""
+    origin, good, total = history
+    sums = filled(origin, good, total, minute_rows, hour_rows)
+    oldest = sums.oldest
+    assert documented_rule(sums, origin, oldest, minute_rows, hour_rows) == oldest
+    assert oldest == origin or documented_rule(sums, origin, oldest - 1, minute_rows, hour_rows) != oldest - 1
+    assert sums.between(oldest, sums.end).total.tolist() == recount(origin, total, oldest, sums.end).tolist()
+
+
 @settings(max_examples=100, deadline=None)
 @given(histories(max_minutes=300), st.lists(st.integers(0, 400), min_size=SLOS, max_size=SLOS))
 def test_per_slo_starts_match_one_range_each(history: tuple[int, np.ndarray, np.ndarray], back: list[int]) -> None:

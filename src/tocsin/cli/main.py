@@ -185,3 +185,12 @@ def _register_access_commands() -> None:
 
 
 _register_access_commands()
+
+
+def _register_oncall_commands() -> None:
+    from tocsin.cli.oncall_commands import oncall
+
+    main.add_command(oncall)
+
+
+_register_oncall_commands()

@@ -259,7 +259,7 @@ class HeartbeatMonitor(MonitorBase):
 
 
 from tocsin.config.alerting import MaintenanceConfig, check_alerting  # noqa: E402 - builds on Strict above
-from tocsin.oncall.config import OncallConfig  # noqa: E402
+from tocsin.oncall.config import OncallConfig, check_paging  # noqa: E402
 from tocsin.slo.config import SloEntry, check_slos  # noqa: E402
 from tocsin.web.ratelimit import IngestLimits  # noqa: E402
 
@@ -292,6 +292,11 @@ class TocsinConfig(Strict):
     @model_validator(mode="after")
     def _alerting_is_alertmanager_yml(self) -> TocsinConfig:
         check_alerting(self.alerting)
+        return self
+
+    @model_validator(mode="after")
+    def _receivers_page_known_policies(self) -> TocsinConfig:
+        check_paging(self.alerting, self.oncall)
         return self
 
     @model_validator(mode="after")

@@ -323,7 +323,7 @@ CHANNEL_KEYS = (
     "discord_configs",
     "telegram_configs",
 )
-RECEIVER_KEYS = frozenset({"name", "escalation_policy"})  # receiver-level keys that are not channels
+RECEIVER_KEYS = frozenset({"name", "escalation_policy", "service"})  # receiver-level keys that are not channels
 
 
 def build_channels(
@@ -352,7 +352,7 @@ def _kind(kinds: Mapping[str, _Kind], key: str, path: str) -> _Kind:
     supported = ", ".join(CHANNEL_KEYS)
     if key.endswith("_configs"):
         raise ConfigError(path, f"{key} is not a channel type tocsin supports (supported: {supported})")
-    raise ConfigError(path, f"unknown receiver key {key!r} (expected name, escalation_policy or {supported})")
+    raise ConfigError(path, f"unknown receiver key {key!r} (expected name, escalation_policy, service or {supported})")
 
 
 def _as_list(items: Any, path: str) -> list[Any]:

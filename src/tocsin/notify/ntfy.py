@@ -45,8 +45,11 @@ class NtfyChannel:
         }
         if n.external_url:
             body["click"] = n.console_url
+        actions = [{"action": "view", "label": label, "url": url} for label, url in n.links]
         if runbook := n.common_annotations.get("runbook_url"):
-            body["actions"] = [{"action": "view", "label": "Runbook", "url": runbook}]
+            actions.append({"action": "view", "label": "Runbook", "url": runbook})
+        if actions:
+            body["actions"] = actions[:3]  # ntfy shows at most three action buttons
         return body
 
     async def send(self, n: Notification, http: aiohttp.ClientSession) -> DeliveryResult:

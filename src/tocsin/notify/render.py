@@ -79,6 +79,7 @@ def template_context(n: Notification) -> dict[str, Any]:
         "created_at": n.created_at,
         "since": min(starts) if starts else None,
         "headline": _headline(n),
+        "links": list(n.links),
     }
 
 

@@ -36,7 +36,15 @@ def go_time(value: datetime | None) -> str:
 
 
 def payload_v4(n: Notification) -> dict[str, Any]:
-    """The Alertmanager webhook payload (version 4) for `n`; firing alerts carry a zero `endsAt`, as in Alertmanager."""
+    """The Alertmanager webhook payload (version 4) for `n`; pages to people add `links` (label -> URL)."""
+    body = _v4(n)
+    if n.links:
+        body["links"] = dict(n.links)
+    return body
+
+
+def _v4(n: Notification) -> dict[str, Any]:
+    """Alertmanager's payload exactly; firing alerts carry a zero `endsAt`, as in Alertmanager."""
     return {
         "version": "4",
         "groupKey": n.group_key,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -326,6 +326,21 @@ class ServiceConfig(_Strict):
     maintenance: bool = False
 
 
+class PhoneGateway(_Strict):
+    """The HTTP gateway that sends SMS and voice pages: tocsin POSTs JSON to `url` with `headers`."""
+
+    url: Url
+    headers: dict[str, str] = Field(default_factory=dict, repr=False)  # e.g. Authorization; may hold secrets
+    timeout: Positive = timedelta(seconds=10)
+
+
+class MatrixAccount(_Strict):
+    """The Matrix account that sends pages to users' `matrix` contact methods."""
+
+    homeserver: Url
+    access_token: str = Field(min_length=1, repr=False)
+
+
 class OncallConfig(_Strict):
     """The `oncall:` section; every name it refers to is checked to exist."""
 
@@ -334,6 +349,11 @@ class OncallConfig(_Strict):
     schedules: Unique[ScheduleConfig] = Field(default_factory=list)
     escalation_policies: Unique[EscalationPolicyConfig] = Field(default_factory=list)
     services: Unique[ServiceConfig] = Field(default_factory=list)
+    ack_secret: str | None = Field(default=None, min_length=32, repr=False)  # else generated and kept in the DB
+    ack_link_ttl: Positive = timedelta(hours=24)
+    handoff_notice: Delay | None = timedelta(hours=1)  # None: no handoff notifications
+    phone_gateway: PhoneGateway | None = None
+    matrix: MatrixAccount | None = None
 
     @model_validator(mode="after")
     def _references(self) -> OncallConfig:
@@ -356,7 +376,13 @@ def _duplicates(names: Sequence[str]) -> list[Problem]:
     return problems
 
 
-_SECTIONS = {"user": "users", "team": "teams", "schedule": "schedules", "escalation policy": "escalation_policies"}
+_SECTIONS = {
+    "user": "users",
+    "team": "teams",
+    "schedule": "schedules",
+    "escalation policy": "escalation_policies",
+    "service": "services",
+}
 Reference = tuple[KeyPath, str, str]  # where, the name used there, what kind of thing it names
 
 
@@ -407,6 +433,26 @@ def _shared_keys(cfg: OncallConfig) -> list[Problem]:
                 problems.append((("services", s, "integration_keys", k, "key"), message))
             owner.setdefault(key.key, (service.name, key.name))
     return problems
+
+
+def check_paging(alerting: Mapping[str, Any], cfg: OncallConfig) -> None:
+    """Raise a located error for a receiver whose `escalation_policy` or `service` is not under `oncall:`."""
+    known = {
+        "escalation_policy": ([p.name for p in cfg.escalation_policies], "escalation policy"),
+        "service": ([s.name for s in cfg.services], "service"),
+    }
+    receivers = alerting.get("receivers") if isinstance(alerting, Mapping) else None
+    problems: list[Problem] = []
+    for index, receiver in enumerate(receivers if isinstance(receivers, list) else []):
+        for key, (names, noun) in known.items():
+            value = receiver.get(key) if isinstance(receiver, Mapping) else None
+            if value is not None:
+                path: KeyPath = ("alerting", "receivers", index, key)
+                problems += (
+                    _unknown(str(value), names, path, noun) if isinstance(value, str) else [(path, "must be a name")]
+                )
+    if problems:
+        raise located_error(problems)
 
 
 def shift_length(spec: str | FixedShift) -> ShiftLength:

@@ -1,10 +1,21 @@
-"""The escalate stage: a hook the on-call capability fills; without it, flushes pass unchanged."""
+"""The escalate stage: a hook the on-call capability fills; without it, flushes pass unchanged.
+
+A receiver that names an `escalation_policy` or a `service` gets one more integration of
+kind `oncall` (see `pipeline.setup`): its flushes are the hook's cue to start paging and are
+never sent anywhere themselves.
+"""
 
 from __future__ import annotations
 
 from typing import Protocol
 
+import aiohttp
+
+from tocsin.notify.model import SKIPPED, DeliveryResult, Notification
 from tocsin.pipeline.stage import Flush
+
+PAGING_CHANNEL = "oncall"
+PAGING_KEYS = ("escalation_policy", "service")  # receiver keys that make it page through on-call
 
 
 class EscalationHook(Protocol):
@@ -15,6 +26,16 @@ class EscalationHook(Protocol):
         ...
 
 
+class PagingOnly:
+    """The channel of a receiver's `oncall` integration: nothing to deliver, the hook pages people."""
+
+    key = "oncall"
+
+    async def send(self, n: Notification, http: aiohttp.ClientSession) -> DeliveryResult:
+        """Deliver nothing."""
+        return SKIPPED
+
+
 class Escalate:
     """Runs the configured escalation hook, if any."""
 
@@ -22,5 +43,7 @@ class Escalate:
         self.hook = hook
 
     async def __call__(self, flush: Flush) -> Flush | None:
-        """Pass through, or let the hook decide."""
-        return flush if self.hook is None else await self.hook(flush)
+        """Pass through (dropping paging cues when nobody pages), or let the hook decide."""
+        if self.hook is None:
+            return None if flush.channel == PAGING_CHANNEL else flush
+        return await self.hook(flush)

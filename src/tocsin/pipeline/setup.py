@@ -14,6 +14,7 @@ from tocsin.labels import parse_matchers
 from tocsin.notify.config import build_channels
 from tocsin.notify.outbox import Integration
 from tocsin.pipeline.engine import AlertingSetup
+from tocsin.pipeline.escalate import PAGING_CHANNEL, PAGING_KEYS, PagingOnly
 
 DEFAULT_ALERTING: dict[str, Any] = {"route": {"receiver": "default"}, "receivers": [{"name": "default"}]}
 
@@ -27,6 +28,8 @@ def integrations(config: AlertingConfig) -> dict[str, list[Integration]]:
             Integration(receiver.name, i, _kind(channel), _send_resolved(channel), channel)
             for i, channel in enumerate(channels)
         ]
+        if any(receiver.raw.get(key) is not None for key in PAGING_KEYS):  # the escalation hook's cue
+            out[receiver.name].append(Integration(receiver.name, len(channels), PAGING_CHANNEL, False, PagingOnly()))
     return out
 
 

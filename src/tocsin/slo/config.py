@@ -21,6 +21,7 @@ WINDOW_PLACEHOLDER = "{{.window}}"
 SLICE_MINUTES = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)  # divisors of an hour: slices align to hours
 LATENCY_BOUNDS_MS = (5, 10, 25, 50, 75, 100, 150, 250, 400, 600, 1000, 1500, 2500, 5000, 10000)  # rollup histogram
 MINUTE = timedelta(minutes=1)
+RESERVED_NAMES = ("report", "report.csv")  # paths of the monthly report under /slos and /api/v1/slos
 
 
 class SloStrict(BaseModel):
@@ -223,6 +224,13 @@ class SloConfig(SloStrict):
     alerting: BurnAlertsConfig = Field(default_factory=BurnAlertsConfig)
     exclude_maintenance: bool = True
     labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _free_name(cls, value: str) -> str:
+        if value in RESERVED_NAMES or value.endswith(".json"):
+            raise ValueError(f"{value!r} is taken by a console or API path; choose another name")
+        return value
 
     @field_validator("window")
     @classmethod

@@ -87,6 +87,13 @@ class RunningSums:
         if self._end % HOUR == 0:
             self._hours[(self._end // HOUR) % len(self._hours)] = row
 
+    @property
+    def oldest(self) -> int:
+        """The oldest boundary read exactly: the origin, or the oldest still in the minute or the hour ring."""
+        in_minutes = max(self._origin, self._end - len(self._minutes) + 1)
+        in_hours = max((self._end // HOUR - len(self._hours) + 1) * HOUR, -(-self._origin // HOUR) * HOUR)
+        return min(in_minutes, in_hours)
+
     def effective(self, boundary: int) -> int:
         """The boundary actually used for `boundary`: exact if recent, else the next hour."""
         clamped = min(max(boundary, self._origin), self._end)

@@ -264,7 +264,8 @@ async def _counts(evaluator: SloEvaluator, slo: Slo, start: int, end: int) -> tu
     """Good and total of [start, end): stored hours before the engine's history, the engine after it."""
     engine = evaluator.engine
     held = engine is not None and slo.name in engine.index
-    split = min(max(engine.origin, start), end) if engine is not None and held else end
+    # Split on an hour the engine still holds: stored hours before it, exact engine sums after it.
+    split = min(max(-(-engine.series.sums.oldest // HOUR) * HOUR, start), end) if engine is not None and held else end
     good = total = 0.0
     if start < split:
         rows = (await evaluator.store.hours([slo.name], start - start % HOUR, split)).get(slo.name, [])

@@ -16,11 +16,35 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import tocsin
 from tocsin.runtime import Runtime
 from tocsin.web.access import answers_json, guarded_routes
-from tocsin.web.api import accounts, alertmanager, alerts, heartbeat, ingest, monitor_edits, monitors, ops
+from tocsin.web.api import (
+    accounts,
+    acklinks,
+    alertmanager,
+    alerts,
+    heartbeat,
+    ingest,
+    monitor_edits,
+    monitors,
+    oncall,
+    oncall_overrides,
+    ops,
+    pagerduty,
+    slos,
+)
 from tocsin.web.auth import AccessService, SessionPolicy
 from tocsin.web.bodies import malformed
 from tocsin.web.guard import AccessGuard
-from tocsin.web.ui import alert_pages, auth_pages, monitor_forms, nav, overview_pages, pages, settings_pages
+from tocsin.web.ui import (
+    alert_pages,
+    auth_pages,
+    monitor_forms,
+    nav,
+    oncall_pages,
+    overview_pages,
+    pages,
+    settings_pages,
+    slo_pages,
+)
 from tocsin.web.ui.render import error_page
 
 
@@ -136,17 +160,24 @@ ROUTERS = (
     ops.router,
     alertmanager.router,
     ingest.router,
+    pagerduty.router,
+    oncall.router,
+    oncall_overrides.router,
+    acklinks.router,
     alerts.router,
     heartbeat.router,
     monitors.router,
     monitor_edits.router,
     accounts.router,
+    slos.router,
     auth_pages.router,
     overview_pages.router,
     monitor_forms.router,
     pages.router,
     alert_pages.router,
     settings_pages.router,
+    slo_pages.router,
+    oncall_pages.router,
     nav.router,
 )
 

@@ -255,9 +255,16 @@ def _find_key(keys: Mapping[str, GenericKey], offered: str) -> GenericKey | None
     return found
 
 
+def _created_key(request: Request, key: str) -> GenericKey | None:
+    """The owner of a generic key created through the on-call API (see docs/oncall/pagerduty.md)."""
+    registry = getattr(getattr(runtime(request), "oncall", None), "keys", None)
+    owner = registry.find(key, "generic") if registry is not None else None
+    return None if owner is None else GenericKey(owner.service, owner.name)
+
+
 def integration_key(request: Request, key: str) -> GenericKey:
     """The owner of the key in the path, or 404 (checked before the body is read)."""
-    found = _find_key(generic_keys(runtime(request)), key)
+    found = _find_key(generic_keys(runtime(request)), key) or _created_key(request, key)
     if found is None:
         raise HTTPException(404, "unknown integration key; see docs/alerting/api.md#generic-webhook")
     return found

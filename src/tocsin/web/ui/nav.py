@@ -31,9 +31,9 @@ NAV: tuple[NavItem, ...] = (
     NavItem("monitors", "Monitors", "/monitors", True),
     NavItem("alerts", "Alerts", "/alerts", True),
     NavItem("silences", "Silences", "/silences", True),
-    NavItem("oncall", "On-call", "/oncall", False, "who is on call now and next, schedules, overrides and escalations"),
+    NavItem("oncall", "On-call", "/oncall", True),
     NavItem("incidents", "Incidents", "/incidents", False, "open and past incidents, timelines and postmortems"),
-    NavItem("slos", "SLOs", "/slos", False, "objectives, error budgets left and burn rates"),
+    NavItem("slos", "SLOs", "/slos", True),
     NavItem("status-pages", "Status pages", "/status-pages", False, "public status pages, components and notices"),
     NavItem("settings", "Settings", "/settings", True),
 )
