@@ -12,6 +12,7 @@ import contextlib
 import heapq
 import itertools
 import logging
+import math
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from tocsin.clock import Clock, sleep_until_or
 log = logging.getLogger(__name__)
 
 RunCheck = Callable[[str, float], Awaitable[None]]
+WAKE_GRID = 0.005  # seconds
 
 
 @dataclass(slots=True)
@@ -148,7 +150,9 @@ class Scheduler:
         if not self._heap:
             await self._changed.wait()
             return
-        await sleep_until_or(self._clock, self._heap[0][0], self._changed)
+        # Wake on a 5 ms grid: checks due within the same few milliseconds start together,
+        # so 1000 checks/s cost ~200 wake-ups instead of 1000 (lag grows by at most 5 ms).
+        await sleep_until_or(self._clock, math.ceil(self._heap[0][0] / WAKE_GRID) * WAKE_GRID, self._changed)
 
     async def _cancel_running(self) -> None:
         self._ready.clear()
