@@ -120,6 +120,8 @@ ROUTES: dict[str, Rule] = {
     "GET /alerts.json": READ,
     "GET /alerts/group": READ,
     "GET /alerts/group.json": READ,
+    "POST /alerts/group/ack": WRITE,
+    "POST /alerts/group/resolve": WRITE,
     "GET /silences": READ,
     "GET /silences.json": READ,
     "GET /silences/new": WRITE,

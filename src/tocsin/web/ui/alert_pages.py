@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -17,11 +18,12 @@ from pydantic import BaseModel
 from tocsin.alerting.silence import Silence
 from tocsin.config.duration import parse_duration
 from tocsin.labels import MatcherError, format_matchers, matches, parse_matchers
+from tocsin.oncall.views import EscalationView, escalation_view
 from tocsin.web import alert_views as v
 from tocsin.web.api.alerts import STATES, alert_store, group_detail
-from tocsin.web.deps import audit, principal, runtime
+from tocsin.web.deps import access, audit, principal, runtime
 from tocsin.web.ui.forms import form_text, form_values
-from tocsin.web.ui.render import render
+from tocsin.web.ui.render import error_page, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,12 +55,49 @@ async def group_json(request: Request, key: Annotated[str, Query(min_length=1)])
     return _twin(await group_detail(request, key))
 
 
+def _escalation(request: Request, key: str) -> EscalationView | None:
+    oncall = runtime(request).oncall
+    esc = oncall.active.get(key)
+    if esc is None:
+        return None
+    return escalation_view(esc, oncall.settings.directory.policies.get(esc.policy), runtime(request).clock.now())
+
+
 @router.get("/alerts/group")
 async def group_page(request: Request, key: Annotated[str, Query(min_length=1)]) -> Response:
-    """One group: its alerts, and every notification with every attempt."""
+    """One group: its alerts, its escalation, and every notification with every attempt."""
     detail = await group_detail(request, key)
     silence = format_matchers(parse_matchers(_group_matchers(detail.group.labels)))
-    return render(request, "alert_group.html", detail, active="alerts", silence_matchers=silence)
+    return render(
+        request,
+        "alert_group.html",
+        detail,
+        active="alerts",
+        silence_matchers=silence,
+        escalation=_escalation(request, key),
+    )
+
+
+async def _page_action(request: Request, key: str, action: str) -> Response:
+    oncall, actor = runtime(request).oncall, principal(request).actor
+    outcome = await (oncall.acknowledge(key, actor) if action == "acknowledge" else oncall.resolve(key, actor))
+    if outcome.status == "unknown":
+        why = "this group is not being paged" if action == "acknowledge" else "no firing alert group with this key"
+        return error_page(request, 404, f"Cannot {action}: {why}.")
+    await access(request).store.record(audit(request, f"alert.{action}", key, outcome=outcome.status))
+    return RedirectResponse(f"/alerts/group?key={quote(key, safe='')}", status_code=303)
+
+
+@router.post("/alerts/group/ack")
+async def acknowledge_form(request: Request, key: Annotated[str, Query(min_length=1)]) -> Response:
+    """The Acknowledge button: stops the group's escalation (audited)."""
+    return await _page_action(request, key, "acknowledge")
+
+
+@router.post("/alerts/group/resolve")
+async def resolve_form(request: Request, key: Annotated[str, Query(min_length=1)]) -> Response:
+    """The Resolve button: ends the group's firing alerts and its escalation (audited)."""
+    return await _page_action(request, key, "resolve")
 
 
 def _group_matchers(labels: dict[str, str]) -> str:
