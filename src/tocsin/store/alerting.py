@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, and_, delete, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tocsin.alerting.alert import Alert
@@ -23,6 +22,7 @@ from tocsin.pipeline.dedup import LogEntry
 from tocsin.store import audit
 from tocsin.store.access_records import AuditEntry
 from tocsin.store.alert_tables import alert_groups, alerts, delivery_attempts, notification_log, outbox, silences
+from tocsin.store.sql import upsert
 from tocsin.store.store import Store
 from tocsin.store.times import from_ms, opt_from_ms, opt_to_ms, to_ms
 
@@ -74,12 +74,6 @@ class Attempt:
     status_code: int | None
     latency_ms: float
     detail: str
-
-
-def _upsert(conn: AsyncConnection, table: Any, keys: list[str], columns: Sequence[str]) -> Insert:
-    make = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = make(table)
-    return stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in columns})
 
 
 def _alert_row(stored: StoredAlert) -> dict[str, Any]:
@@ -171,7 +165,7 @@ class AlertStore:
             return
 
         async def job(conn: AsyncConnection) -> None:
-            stmt = _upsert(conn, alerts, ["fingerprint"], [c for c in rows[0] if c != "fingerprint"])
+            stmt = upsert(conn, alerts, ["fingerprint"], [c for c in rows[0] if c != "fingerprint"])
             await conn.execute(stmt, rows)
 
         await self._writer.run(job)
@@ -193,7 +187,7 @@ class AlertStore:
         row = _silence_row(silence, updated_at)
 
         async def job(conn: AsyncConnection) -> None:
-            await conn.execute(_upsert(conn, silences, ["id"], [k for k in row if k != "id"]), row)
+            await conn.execute(upsert(conn, silences, ["id"], [k for k in row if k != "id"]), row)
             await audit.append(conn, entry)
 
         await self._writer.run(job)
@@ -226,7 +220,7 @@ class AlertStore:
             elif dropped:
                 await conn.execute(delete(alert_groups).where(alert_groups.c.key.in_(list(dropped))))
             if rows:
-                await conn.execute(_upsert(conn, alert_groups, ["key"], ["next_flush_ms", "has_flushed"]), rows)
+                await conn.execute(upsert(conn, alert_groups, ["key"], ["next_flush_ms", "has_flushed"]), rows)
 
         if rows or dropped or replace:
             await self._writer.run(job)
@@ -266,7 +260,7 @@ class AlertStore:
 
         async def job(conn: AsyncConnection) -> None:
             await conn.execute(
-                _upsert(
+                upsert(
                     conn,
                     notification_log,
                     ["group_key", "receiver", "integration"],

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Insert, Table, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tocsin.store.rollups import HISTOGRAM_COLUMNS
 from tocsin.store.slo_tables import slo_event_keys, slo_hours, slo_minutes, slo_state
+from tocsin.store.sql import insert_for, upsert
 from tocsin.store.stats import horizons
 from tocsin.store.store import Store
 from tocsin.store.tables import monitors, rollup_hour, rollup_minute
@@ -65,18 +65,6 @@ def _groups(names: Sequence[str]) -> Iterator[list[str]]:
         yield unique[first : first + GROUP]
 
 
-def _insert(conn: AsyncConnection, table: Table) -> Any:
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-
-
-def _upsert(conn: AsyncConnection, table: Table, keys: list[str], values: dict[str, Any] | None = None) -> Insert:
-    stmt = _insert(conn, table)
-    columns = [c.name for c in table.columns if c.name not in keys]
-    update = values if values is not None else {c: stmt.excluded[c] for c in columns}
-    result: Insert = stmt.on_conflict_do_update(index_elements=keys, set_=update)
-    return result
-
-
 class SloStore:
     """The SLO evaluator's view of the store: reads on the pool, writes through the one writer."""
 
@@ -95,7 +83,7 @@ class SloStore:
 
         async def job(conn: AsyncConnection) -> int:
             rows = [{"slo": slo, "key": k, "at_ms": to_ms(now)} for k in first]
-            stmt = _insert(conn, slo_event_keys).values(rows).on_conflict_do_nothing()
+            stmt = insert_for(conn, slo_event_keys).values(rows).on_conflict_do_nothing()
             fresh = [first[k] for k in (await conn.execute(stmt.returning(slo_event_keys.c.key))).scalars()]
             if fresh:
                 await _add_minute(conn, slo, minute, sum(i.good for i in fresh), sum(i.total for i in fresh))
@@ -110,7 +98,7 @@ class SloStore:
         values = [{"slo": slo, "minute": m, "good": g, "total": t} for m, g, t in rows]
 
         async def job(conn: AsyncConnection) -> None:
-            await conn.execute(_upsert(conn, slo_minutes, ["slo", "minute"]), values)
+            await conn.execute(upsert(conn, slo_minutes, ["slo", "minute"]), values)
 
         await self._writer.run(job)
 
@@ -169,7 +157,7 @@ class SloStore:
         values = [{"slo": s, "hour": h, "good": g, "total": t} for s, h, g, t in rows]
 
         async def job(conn: AsyncConnection) -> None:
-            await conn.execute(_upsert(conn, slo_hours, ["slo", "hour"]), values)
+            await conn.execute(upsert(conn, slo_hours, ["slo", "hour"]), values)
 
         await self._writer.run(job)
 
@@ -212,7 +200,7 @@ class SloStore:
         ]
 
         async def job(conn: AsyncConnection) -> None:
-            await conn.execute(_upsert(conn, slo_state, ["slo"]), rows)
+            await conn.execute(upsert(conn, slo_state, ["slo"]), rows)
 
         await self._writer.run(job)
 
@@ -242,7 +230,7 @@ class SloStore:
 
 async def _add_minute(conn: AsyncConnection, slo: str, minute: int, good: float, total: float) -> None:
     """Add counts to one minute row (created if absent)."""
-    stmt = _insert(conn, slo_minutes).values(slo=slo, minute=minute, good=good, total=total)
+    stmt = insert_for(conn, slo_minutes).values(slo=slo, minute=minute, good=good, total=total)
     update = {"good": slo_minutes.c.good + stmt.excluded.good, "total": slo_minutes.c.total + stmt.excluded.total}
     await conn.execute(stmt.on_conflict_do_update(index_elements=["slo", "minute"], set_=update))
 
