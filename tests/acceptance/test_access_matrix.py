@@ -49,6 +49,8 @@ class Samples:
             "key_name": "no-such-key",
             "override_id": "999999",
             "swap_id": "999999",
+            "incident_id": "999999",
+            "slug": "no-such-page",
         }
         self.counter = itertools.count()
 

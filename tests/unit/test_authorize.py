@@ -143,6 +143,13 @@ def test_every_public_route_is_on_the_short_list() -> None:
         "GET /ping/{token}/start",
         "GET /readyz",
         "GET /setup/{token}",
+        "GET /status/{slug}",  # public status pages and their Statuspage-compatible API and badges
+        "GET /status/{slug}.json",
+        "GET /status/{slug}/api/v2/components.json",
+        "GET /status/{slug}/api/v2/status.json",
+        "GET /status/{slug}/api/v2/summary.json",
+        "GET /status/{slug}/badge/status.svg",
+        "GET /status/{slug}/badge/uptime-30d.svg",
         "HEAD /-/healthy",
         "HEAD /-/ready",
         "HEAD /ping/{token}",

@@ -194,3 +194,12 @@ def _register_oncall_commands() -> None:
 
 
 _register_oncall_commands()
+
+
+def _register_incident_commands() -> None:
+    from tocsin.cli.incident_commands import incident
+
+    main.add_command(incident)
+
+
+_register_incident_commands()

@@ -261,6 +261,7 @@ class HeartbeatMonitor(MonitorBase):
 from tocsin.config.alerting import MaintenanceConfig, check_alerting  # noqa: E402 - builds on Strict above
 from tocsin.oncall.config import OncallConfig, check_paging  # noqa: E402
 from tocsin.slo.config import SloEntry, check_slos  # noqa: E402
+from tocsin.statuspage.config import StatusPageConfig, check_status_pages  # noqa: E402
 from tocsin.web.ratelimit import IngestLimits  # noqa: E402
 
 MONITOR_KINDS = ("http", "tcp", "dns", "tls", "heartbeat")
@@ -283,10 +284,16 @@ class TocsinConfig(Strict):
     ingest: IngestLimits = Field(default_factory=IngestLimits)
     oncall: OncallConfig = Field(default_factory=OncallConfig)
     slos: list[SloEntry] = Field(default_factory=list)
+    status_pages: list[StatusPageConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _slos_are_consistent(self) -> TocsinConfig:
         check_slos(self.slos)
+        return self
+
+    @model_validator(mode="after")
+    def _status_pages_name_known_monitors(self) -> TocsinConfig:
+        check_status_pages(self.status_pages, [m.name for m in self.monitors])
         return self
 
     @model_validator(mode="after")

@@ -22,6 +22,7 @@ from tocsin.web.api import (
     alertmanager,
     alerts,
     heartbeat,
+    incidents,
     ingest,
     monitor_edits,
     monitors,
@@ -44,6 +45,7 @@ from tocsin.web.ui import (
     pages,
     settings_pages,
     slo_pages,
+    status_pages,
 )
 from tocsin.web.ui.render import error_page
 
@@ -165,6 +167,7 @@ ROUTERS = (
     oncall_overrides.router,
     acklinks.router,
     alerts.router,
+    incidents.router,
     heartbeat.router,
     monitors.router,
     monitor_edits.router,
@@ -178,6 +181,7 @@ ROUTERS = (
     settings_pages.router,
     slo_pages.router,
     oncall_pages.router,
+    status_pages.router,
     nav.router,
 )
 

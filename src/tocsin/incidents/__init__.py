@@ -1,0 +1,1 @@
+"""Incident response: the status machine, the service that records every change, the timeline."""

@@ -1,0 +1,1 @@
+"""Public status pages: components backed by monitors, daily uptime bars, maintenance."""

@@ -1,0 +1,215 @@
+"""Persistence of incidents: the incident row with its roles and linked groups, and its timeline.
+
+Every change goes through the store's single writer with its timeline entries and audit entry
+in the same transaction; edits name the version they saw and fail with VersionConflict when
+someone else changed the incident first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tocsin.incidents.model import MILESTONES, Milestones, Severity, Status
+from tocsin.store import audit, users
+from tocsin.store.access_records import AuditEntry
+from tocsin.store.incident_tables import incident_alert_groups, incident_roles, incident_timeline, incidents
+from tocsin.store.store import Store
+from tocsin.store.times import from_ms, opt_from_ms, opt_to_ms, to_ms
+
+
+class VersionConflict(RuntimeError):
+    """The incident changed since the version the caller saw."""
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """An incident as kept; `id` and `version` are 0 before it is first saved."""
+
+    title: str
+    severity: Severity
+    status: Status
+    summary: str
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    times: Milestones = field(default_factory=Milestones)
+    roles: dict[str, str] = field(default_factory=dict)  # role → user name
+    alert_groups: tuple[str, ...] = ()
+    id: int = 0
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One event of an incident's timeline: a change (written automatically) or a human note."""
+
+    at: datetime
+    actor: str
+    kind: str  # declared, status, severity, role, time, note, alert_group
+    text: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    id: int = 0
+
+
+def _incident_row(i: Incident) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "title": i.title,
+        "severity": i.severity.value,
+        "status": i.status.value,
+        "summary": i.summary,
+        "created_by": i.created_by,
+        "created_at_ms": to_ms(i.created_at),
+        "updated_at_ms": to_ms(i.updated_at),
+    }
+    row.update({f"{name}_ms": opt_to_ms(getattr(i.times, name)) for name in MILESTONES})
+    return row
+
+
+def _incident_from(m: Any, roles: dict[str, str], groups: tuple[str, ...]) -> Incident:
+    times = Milestones(**{name: opt_from_ms(m[f"{name}_ms"]) for name in MILESTONES})
+    return Incident(
+        title=m["title"],
+        severity=Severity(m["severity"]),
+        status=Status(m["status"]),
+        summary=m["summary"],
+        created_by=m["created_by"],
+        created_at=from_ms(m["created_at_ms"]),
+        updated_at=from_ms(m["updated_at_ms"]),
+        times=times,
+        roles=roles,
+        alert_groups=groups,
+        id=m["id"],
+        version=m["version"],
+    )
+
+
+def _entry_row(incident_id: int, e: TimelineEntry) -> dict[str, Any]:
+    return {
+        "incident_id": incident_id,
+        "at_ms": to_ms(e.at),
+        "actor": e.actor[:200],
+        "kind": e.kind,
+        "text": e.text,
+        "detail": e.detail,
+    }
+
+
+async def _write_children(
+    conn: AsyncConnection, i: Incident, incident_id: int, entries: Sequence[TimelineEntry]
+) -> None:
+    await conn.execute(delete(incident_roles).where(incident_roles.c.incident_id == incident_id))
+    if i.roles:
+        rows = [{"incident_id": incident_id, "role": r, "user_name": u} for r, u in i.roles.items()]
+        await conn.execute(insert(incident_roles), rows)
+    if entries:
+        await conn.execute(insert(incident_timeline), [_entry_row(incident_id, e) for e in entries])
+
+
+class IncidentStore:
+    """Incidents in the store: reads on the pool, writes through the one writer."""
+
+    def __init__(self, store: Store) -> None:
+        self._db, self._writer = store.database, store.writer
+
+    async def create(self, i: Incident, entries: Sequence[TimelineEntry], entry: AuditEntry | None) -> int:
+        """Insert a new incident with its roles, linked groups and first timeline entries; its id."""
+
+        async def job(conn: AsyncConnection) -> int:
+            stmt = insert(incidents).returning(incidents.c.id)
+            incident_id = int((await conn.execute(stmt, {**_incident_row(i), "version": 1})).scalar_one())
+            links = [
+                {"incident_id": incident_id, "group_key": k, "linked_at_ms": to_ms(i.created_at)}
+                for k in i.alert_groups
+            ]
+            if links:
+                await conn.execute(insert(incident_alert_groups), links)
+            await _write_children(conn, i, incident_id, entries)
+            await audit.append(conn, _targeted(entry, incident_id))
+            return incident_id
+
+        return await self._writer.run(job)
+
+    async def save(self, i: Incident, entries: Sequence[TimelineEntry], entry: AuditEntry | None) -> None:
+        """Replace incident `i.id` if it is still at `i.version` (else VersionConflict), bumping the version."""
+        c = incidents.c
+        stmt = (
+            update(incidents)
+            .where(and_(c.id == i.id, c.version == i.version))
+            .values(**_incident_row(i), version=c.version + 1)
+        )
+
+        async def job(conn: AsyncConnection) -> None:
+            if not (await conn.execute(stmt)).rowcount:
+                raise VersionConflict(f"incident {i.id} changed since version {i.version}; reload and try again")
+            await _write_children(conn, i, i.id, entries)
+            await audit.append(conn, entry)
+
+        await self._writer.run(job)
+
+    async def note(self, incident_id: int, note: TimelineEntry, entry: AuditEntry | None) -> None:
+        """Add a human note to the timeline (no version check: notes never conflict)."""
+
+        async def job(conn: AsyncConnection) -> None:
+            await conn.execute(insert(incident_timeline), _entry_row(incident_id, note))
+            await conn.execute(
+                update(incidents).where(incidents.c.id == incident_id).values(updated_at_ms=to_ms(note.at))
+            )
+            await audit.append(conn, entry)
+
+        await self._writer.run(job)
+
+    async def get(self, incident_id: int) -> Incident | None:
+        """One incident, or None."""
+        found = await self.find(ids=[incident_id])
+        return found[0] if found else None
+
+    async def find(self, *, status: str | None = None, ids: Sequence[int] | None = None) -> list[Incident]:
+        """Incidents, newest first, optionally only those with `status` or the given ids."""
+        query = select(incidents).order_by(incidents.c.id.desc())
+        if status:
+            query = query.where(incidents.c.status == status)
+        if ids is not None:
+            query = query.where(incidents.c.id.in_(ids))
+        async with self._db.read() as conn:
+            rows = [r._mapping for r in await conn.execute(query)]
+            roles, groups = await _children(conn, [r["id"] for r in rows])
+        return [_incident_from(r, roles.get(r["id"], {}), tuple(groups.get(r["id"], []))) for r in rows]
+
+    async def timeline(self, incident_id: int) -> list[TimelineEntry]:
+        """An incident's timeline, oldest first."""
+        c = incident_timeline.c
+        query = select(incident_timeline).where(c.incident_id == incident_id).order_by(c.at_ms, c.id)
+        async with self._db.read() as conn:
+            return [
+                TimelineEntry(from_ms(r.at_ms), r.actor, r.kind, r.text, dict(r.detail), r.id)
+                for r in await conn.execute(query)
+            ]
+
+    async def user_exists(self, name: str) -> bool:
+        """Whether a user (local or from the config) has this name."""
+        async with self._db.read() as conn:
+            return bool(await users.fetch(conn, name=name))
+
+
+async def _children(conn: AsyncConnection, ids: list[int]) -> tuple[dict[int, dict[str, str]], dict[int, list[str]]]:
+    roles: dict[int, dict[str, str]] = {}
+    groups: dict[int, list[str]] = {}
+    if not ids:
+        return roles, groups
+    for r in await conn.execute(select(incident_roles).where(incident_roles.c.incident_id.in_(ids))):
+        roles.setdefault(r.incident_id, {})[r.role] = r.user_name
+    g = incident_alert_groups.c
+    for r in await conn.execute(select(incident_alert_groups).where(g.incident_id.in_(ids)).order_by(g.linked_at_ms)):
+        groups.setdefault(r.incident_id, []).append(r.group_key)
+    return roles, groups
+
+
+def _targeted(entry: AuditEntry | None, incident_id: int) -> AuditEntry | None:
+    """The declare audit entry with the new incident's id as its target (unknown until the insert)."""
+    return None if entry is None else replace(entry, target=str(incident_id))
