@@ -150,6 +150,8 @@ def test_every_public_route_is_on_the_short_list() -> None:
         "GET /status/{slug}/api/v2/summary.json",
         "GET /status/{slug}/badge/status.svg",
         "GET /status/{slug}/badge/uptime-30d.svg",
+        "GET /status/{slug}/feed.atom",
+        "GET /status/{slug}/feed.rss",
         "HEAD /-/healthy",
         "HEAD /-/ready",
         "HEAD /ping/{token}",

@@ -38,6 +38,7 @@ class ComponentView(BaseModel):
     group_id: str | None
     position: int
     status: st.ComponentStatus
+    changed_at: datetime | None = None  # when a monitor of the component last changed status
     uptime_90d: float | None
     uptime_30d: float | None
     bars: list[BarView]
@@ -101,6 +102,7 @@ async def _component(rt: Runtime, page: str, index: int, spec: StatusComponent, 
         group_id=ident(page, "group", spec.group) if spec.group else None,
         position=index + 1,
         status=st.component_status(views),
+        changed_at=_changed_at(rt, spec.monitors),
         uptime_90d=up.uptime(bars),
         uptime_30d=up.uptime(bars[-30:]),
         bars=[_bar(b) for b in bars],
@@ -111,6 +113,11 @@ def _monitor(rt: Runtime, windows: Sequence[MaintenanceWindow], name: str, now: 
     state = rt.runner.states.get(name) if name in rt.runner.monitors else None
     active = any(covers(w, name) and w.occurrence_at(now) is not None for w in windows)
     return st.MonitorView(state.status if state else None, active)
+
+
+def _changed_at(rt: Runtime, monitors: Sequence[str]) -> datetime | None:
+    states = [rt.runner.states.get(m) for m in monitors if m in rt.runner.monitors]
+    return max((s.since for s in states if s and s.since), default=None)
 
 
 def _maintenances(

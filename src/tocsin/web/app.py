@@ -38,6 +38,7 @@ from tocsin.web.guard import AccessGuard
 from tocsin.web.ui import (
     alert_pages,
     auth_pages,
+    incident_pages,
     monitor_forms,
     nav,
     oncall_pages,
@@ -178,6 +179,7 @@ ROUTERS = (
     monitor_forms.router,
     pages.router,
     alert_pages.router,
+    incident_pages.router,
     settings_pages.router,
     slo_pages.router,
     oncall_pages.router,

@@ -32,7 +32,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("alerts", "Alerts", "/alerts", True),
     NavItem("silences", "Silences", "/silences", True),
     NavItem("oncall", "On-call", "/oncall", True),
-    NavItem("incidents", "Incidents", "/incidents", False, "open and past incidents, timelines and postmortems"),
+    NavItem("incidents", "Incidents", "/incidents", True),
     NavItem("slos", "SLOs", "/slos", True),
     NavItem("status-pages", "Status pages", "/status-pages", False, "public status pages, components and notices"),
     NavItem("settings", "Settings", "/settings", True),
