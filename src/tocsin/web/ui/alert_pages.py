@@ -23,13 +23,9 @@ from tocsin.web import alert_views as v
 from tocsin.web.api.alerts import STATES, alert_store, group_detail
 from tocsin.web.deps import access, audit, principal, runtime
 from tocsin.web.ui.forms import form_text, form_values
-from tocsin.web.ui.render import error_page, render
+from tocsin.web.ui.render import error_page, render, twin
 
 router = APIRouter(include_in_schema=False)
-
-
-def _twin(view: BaseModel) -> JSONResponse:
-    return JSONResponse(view.model_dump(mode="json"))
 
 
 async def _groups(request: Request, state: str | None) -> v.GroupList:
@@ -40,7 +36,7 @@ async def _groups(request: Request, state: str | None) -> v.GroupList:
 @router.get("/alerts.json")
 async def alerts_json(request: Request, state: Annotated[str | None, Query(pattern=STATES)] = None) -> JSONResponse:
     """JSON twin of the alerts page."""
-    return _twin(await _groups(request, state))
+    return twin(await _groups(request, state))
 
 
 @router.get("/alerts")
@@ -52,7 +48,7 @@ async def alerts_page(request: Request, state: Annotated[str | None, Query(patte
 @router.get("/alerts/group.json")
 async def group_json(request: Request, key: Annotated[str, Query(min_length=1)]) -> JSONResponse:
     """JSON twin of a group's page."""
-    return _twin(await group_detail(request, key))
+    return twin(await group_detail(request, key))
 
 
 def _escalation(request: Request, key: str) -> EscalationView | None:
@@ -134,7 +130,7 @@ def _preview(request: Request, form: SilenceForm) -> SilenceForm:
 async def silences_json(request: Request) -> JSONResponse:
     """JSON twin of the silences page."""
     rt = runtime(request)
-    return _twin(v.silence_list(rt.alerts, rt.clock.now()))
+    return twin(v.silence_list(rt.alerts, rt.clock.now()))
 
 
 @router.get("/silences")
@@ -195,7 +191,7 @@ async def expire_silence(request: Request, silence_id: str) -> RedirectResponse:
 async def maintenance_json(request: Request) -> JSONResponse:
     """JSON twin of the maintenance page."""
     rt = runtime(request)
-    return _twin(v.maintenance_list(rt.alerts, rt.clock.now()))
+    return twin(v.maintenance_list(rt.alerts, rt.clock.now()))
 
 
 @router.get("/maintenance")
@@ -215,7 +211,7 @@ async def notifications_json(
     request: Request, status: Annotated[str | None, Query(pattern="^(pending|delivered|dead)$")] = None
 ) -> JSONResponse:
     """JSON twin of the notifications page."""
-    return _twin(await _deliveries(request, status))
+    return twin(await _deliveries(request, status))
 
 
 @router.get("/notifications")

@@ -18,7 +18,7 @@ from tocsin.web.api.alerts import group_detail
 from tocsin.web.api.incidents import ChangeRequest, DeclareRequest, add_note, change_incident, declare_incident, detail
 from tocsin.web.api.incidents import service as incident_service
 from tocsin.web.ui.forms import form_text, form_values
-from tocsin.web.ui.render import error_page, render
+from tocsin.web.ui.render import error_page, render, twin
 
 router = APIRouter(include_in_schema=False)
 RECENT = 50  # closed incidents shown under the open ones
@@ -42,10 +42,6 @@ class DeclareForm(BaseModel):
     error: str | None = None
 
 
-def _twin(view: BaseModel) -> JSONResponse:
-    return JSONResponse(view.model_dump(mode="json"))
-
-
 async def _incident_page(request: Request) -> IncidentPage:
     found = [v.incident_view(i) for i in await incident_service(request).store.find()]
     open_ = [i for i in found if i.status != Status.RESOLVED.value]
@@ -56,7 +52,7 @@ async def _incident_page(request: Request) -> IncidentPage:
 @router.get("/incidents.json")
 async def incidents_json(request: Request) -> JSONResponse:
     """JSON twin of the incidents page."""
-    return _twin(await _incident_page(request))
+    return twin(await _incident_page(request))
 
 
 @router.get("/incidents")
@@ -110,7 +106,7 @@ async def declare_form(request: Request) -> Response:
 @router.get("/incidents/{incident_id}.json")
 async def incident_json(request: Request, incident_id: int) -> JSONResponse:
     """JSON twin of an incident's page (the same body as `GET /api/v1/incidents/{incident_id}`)."""
-    return _twin(await detail(request, incident_id))
+    return twin(await detail(request, incident_id))
 
 
 def _incident(request: Request, view: v.IncidentDetail, error: str | None = None, status: int = 200) -> Response:

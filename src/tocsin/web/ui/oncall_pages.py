@@ -23,7 +23,7 @@ from tocsin.web.deps import now, principal
 from tocsin.web.overview import SECTIONS, OverviewItem, OverviewSection, events_section
 from tocsin.web.ui.forms import form_text, form_values
 from tocsin.web.ui.oncall_charts import timeline_svg
-from tocsin.web.ui.render import render
+from tocsin.web.ui.render import render, twin
 
 router = APIRouter(include_in_schema=False)
 AHEAD = views.TIMELINE  # two weeks
@@ -70,10 +70,6 @@ class PolicyPage(BaseModel):
     ack_timeout: str | None
     steps: list[StepView]
     simulation: Simulation
-
-
-def _twin(view: BaseModel) -> JSONResponse:
-    return JSONResponse(view.model_dump(mode="json"))
 
 
 def _minutes(delta: timedelta) -> str:
@@ -154,7 +150,7 @@ def policy_view(request: Request, name: str) -> PolicyPage:
 @router.get("/oncall.json")
 async def home_json(request: Request) -> JSONResponse:
     """JSON twin of the on-call page."""
-    return _twin(await home_view(request))
+    return twin(await home_view(request))
 
 
 @router.get("/oncall")
@@ -166,7 +162,7 @@ async def home_page(request: Request) -> Response:
 @router.get("/oncall/schedules/{name}.json")
 async def schedule_json(request: Request, name: str) -> JSONResponse:
     """JSON twin of a schedule's page."""
-    return _twin(await schedule_view(request, name))
+    return twin(await schedule_view(request, name))
 
 
 @router.get("/oncall/schedules/{name}")
@@ -179,7 +175,7 @@ async def schedule_page(request: Request, name: str) -> Response:
 @router.get("/oncall/policies/{name}.json")
 async def policy_json(request: Request, name: str) -> JSONResponse:
     """JSON twin of a policy's page."""
-    return _twin(policy_view(request, name))
+    return twin(policy_view(request, name))
 
 
 @router.get("/oncall/policies/{name}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from tocsin.web import views
 from tocsin.web.deps import audit, monitor_record, runtime
 from tocsin.web.ui import charts
-from tocsin.web.ui.render import render
+from tocsin.web.ui.render import render, twin
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,15 +55,10 @@ def _render(request: Request, template: str, view: BaseModel) -> Response:
     return render(request, template, view, active="monitors")
 
 
-def _json(view: BaseModel) -> JSONResponse:
-    payload: Any = view.model_dump(mode="json")
-    return JSONResponse(payload)
-
-
 @router.get("/monitors.json")
-async def monitors_json(request: Request, page: Annotated[int, Query(ge=1)] = 1) -> JSONResponse:
+async def monitorstwin(request: Request, page: Annotated[int, Query(ge=1)] = 1) -> JSONResponse:
     """JSON twin of the monitors page."""
-    return _json(await views.monitor_list(runtime(request), page))
+    return twin(await views.monitor_list(runtime(request), page))
 
 
 @router.get("/monitors", response_class=HTMLResponse)
@@ -73,9 +68,9 @@ async def monitors_page(request: Request, page: Annotated[int, Query(ge=1)] = 1)
 
 
 @router.get("/monitors/{name}.json")
-async def monitor_json(request: Request, name: str) -> JSONResponse:
+async def monitortwin(request: Request, name: str) -> JSONResponse:
     """JSON twin of a monitor's page."""
-    return _json(await views.monitor_detail(runtime(request), await monitor_record(request, name)))
+    return twin(await views.monitor_detail(runtime(request), await monitor_record(request, name)))
 
 
 @router.get("/monitors/{name}", response_class=HTMLResponse)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
@@ -50,3 +50,8 @@ def render(request: Request, template: str, view: BaseModel | None, status: int 
 def error_page(request: Request, status: int, detail: str) -> Response:
     """An HTML error page (403, 404, 409 ...) in the console's frame."""
     return render(request, "error.html", None, status=status, status_code=status, detail=detail)
+
+
+def twin(view: BaseModel) -> JSONResponse:
+    """A page's JSON twin: the same view the template renders, as JSON."""
+    return JSONResponse(view.model_dump(mode="json"))

@@ -17,7 +17,7 @@ from tocsin.web import accounts
 from tocsin.web.access_views import AuditPage, TokenView, UserView, audit_page, token_view, user_view
 from tocsin.web.deps import access, audit, now, runtime
 from tocsin.web.ui.forms import form_list, form_text, form_values
-from tocsin.web.ui.render import render
+from tocsin.web.ui.render import render, twin
 
 router = APIRouter(include_in_schema=False)
 EXPIRY_CHOICES = {"": "never", "30d": "30 days", "90d": "90 days", "365d": "1 year"}
@@ -209,5 +209,4 @@ async def audit_log_json(
     before: int | None = None,
 ) -> JSONResponse:
     """JSON twin of the audit page (same filters)."""
-    view = await _audit(request, _audit_query(actor, action, target, since, until, before))
-    return JSONResponse(view.model_dump(mode="json"))
+    return twin(await _audit(request, _audit_query(actor, action, target, since, until, before)))

@@ -18,16 +18,12 @@ from tocsin.web.deps import now
 from tocsin.web.overview import SECTIONS, events_section
 from tocsin.web.slo_views import SloReport, report_table, slo_list, slo_report, slos_section
 from tocsin.web.ui import slo_charts
-from tocsin.web.ui.render import render
+from tocsin.web.ui.render import render, twin
 
 router = APIRouter(include_in_schema=False)
 
 if slos_section not in SECTIONS:  # after the monitors, before the event log
     SECTIONS.insert(SECTIONS.index(events_section) if events_section in SECTIONS else len(SECTIONS), slos_section)
-
-
-def _twin(view: BaseModel) -> JSONResponse:
-    return JSONResponse(view.model_dump(mode="json"))
 
 
 def _page(request: Request, template: str, view: BaseModel, **extra: Any) -> Response:
@@ -37,7 +33,7 @@ def _page(request: Request, template: str, view: BaseModel, **extra: Any) -> Res
 @router.get("/slos.json")
 async def slos_json(request: Request) -> JSONResponse:
     """JSON twin of the SLO list."""
-    return _twin(await slo_list(evaluator(request)))
+    return twin(await slo_list(evaluator(request)))
 
 
 @router.get("/slos")
@@ -53,7 +49,7 @@ async def _report(request: Request, months: int) -> SloReport:
 @router.get("/slos/report.json")
 async def report_json(request: Request, months: Months = 12) -> JSONResponse:
     """JSON twin of the monthly report."""
-    return _twin(await _report(request, months))
+    return twin(await _report(request, months))
 
 
 @router.get("/slos/report")
@@ -67,7 +63,7 @@ async def report_page(request: Request, months: Months = 12) -> Response:
 @router.get("/slos/{name}.json")
 async def slo_json(request: Request, name: str) -> JSONResponse:
     """JSON twin of an SLO's page."""
-    return _twin(await page_or_404(request, name))
+    return twin(await page_or_404(request, name))
 
 
 @router.get("/slos/{name}")
