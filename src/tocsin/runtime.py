@@ -30,6 +30,7 @@ from tocsin.clock import Clock
 from tocsin.config.errors import ConfigErrors
 from tocsin.config.loader import LoadedConfig, load_config
 from tocsin.config.models import MonitorBase
+from tocsin.incidents.service import IncidentService
 from tocsin.metrics import Metrics
 from tocsin.notify.outbox import Integration, OutboxWorker
 from tocsin.oncall.engine import OncallEngine
@@ -41,6 +42,7 @@ from tocsin.slo.evaluator import SloEvaluator
 from tocsin.slo.setup import ingest_via, slo_inputs
 from tocsin.store.access_records import AuditEntry
 from tocsin.store.alerting import AlertStore
+from tocsin.store.incidents import IncidentStore
 from tocsin.store.oncall import OncallStore
 from tocsin.store.records import MonitorDefinition, MonitorRecord
 from tocsin.store.store import Store
@@ -102,6 +104,7 @@ class Runtime:
         self.outbox: OutboxWorker
         self.oncall: OncallEngine
         self.slo: SloEvaluator
+        self.incidents: IncidentService
         self._http: aiohttp.ClientSession | None = None
         self.ready = False
         self.started_at: datetime | None = None  # when start() finished (Alertmanager API's `uptime`)
@@ -120,6 +123,7 @@ class Runtime:
             on_batch=self.metrics.observe_batch,
         )
         await self._probes.__aenter__()
+        self.incidents = IncidentService(IncidentStore(self.store))
         await self._start_alerting(loaded)
         self.slo = SloEvaluator(
             self.clock,

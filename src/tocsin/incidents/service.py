@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -104,11 +105,17 @@ def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at else None
 
 
+# Called after a change is stored with the incident before and after it (e.g. to draft the
+# postmortem on resolve or notify a newly assigned role); a listener's failure is its own.
+Listener = Callable[[Incident, Incident], Awaitable[None]]
+
+
 class IncidentService:
     """Incident changes against the store: checks people exist, writes timeline and audit entries."""
 
     def __init__(self, store: IncidentStore) -> None:
         self.store = store
+        self.listeners: list[Listener] = []
 
     async def declare(self, d: Declaration, actor: str, now: datetime, entry: AuditEntry | None) -> Incident:
         """Declare an incident; the new incident as stored."""
@@ -124,9 +131,13 @@ class IncidentService:
             raise VersionConflict(f"incident {incident_id} is at version {current.version}, not {c.version}; reload")
         await self._check_users(c.roles)
         updated, entries = changed(current, c, actor, now)
-        if entries:
-            await self.store.save(updated, entries, entry)
-        return await self.get(incident_id)
+        if not entries:
+            return current
+        await self.store.save(updated, entries, entry)
+        after = await self.get(incident_id)
+        for listener in self.listeners:
+            await listener(current, after)
+        return after
 
     async def note(self, incident_id: int, text: str, actor: str, now: datetime, entry: AuditEntry | None) -> None:
         """Add a human note to the incident's timeline."""

@@ -5,7 +5,7 @@ Defined on the same `metadata` as tables.py; created by migration 0007.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Integer, String, Table, Text, false
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Integer, String, Table, Text, false, text
 
 from tocsin.store.tables import Document, RowId, metadata
 
@@ -26,6 +26,9 @@ incidents = Table(
     Column("acknowledged_ms", BigInteger),
     Column("mitigated_ms", BigInteger),
     Column("resolved_ms", BigInteger),
+    # added by migration 0008
+    Column("source", String(200)),  # how it was declared: console, api, cli, alert group, rule:<name>
+    Column("reminded_at_ms", BigInteger),  # last "no update for N minutes" reminder to the commander
 )
 
 incident_timeline = Table(
@@ -38,6 +41,11 @@ incident_timeline = Table(
     Column("kind", String(32), nullable=False),  # declared, status, severity, role, time, note, alert_group
     Column("text", Text, nullable=False),
     Column("detail", Document, nullable=False),
+    # added by migration 0008: pinned entries lead the postmortem timeline, hidden ones are left out
+    Column("pinned", Boolean, nullable=False, server_default=false()),
+    Column("hidden", Boolean, nullable=False, server_default=false()),
+    Column("edited_at_ms", BigInteger),
+    Column("history", Document),  # earlier texts, oldest first: [{"at", "actor", "text"}], NULL if never edited
 )
 
 incident_alert_groups = Table(
@@ -63,6 +71,11 @@ incident_actions = Table(
     Column("incident_id", BigInteger, ForeignKey("incidents.id"), nullable=False, index=True),
     Column("title", Text, nullable=False),
     Column("owner", String(200)),
-    Column("done", Boolean, nullable=False, server_default=false()),
     Column("created_at_ms", BigInteger, nullable=False),
+    # migration 0008 replaced `done` with these
+    Column("kind", String(16), nullable=False, server_default=text("'prevent'")),  # mitigate, prevent, detect, process
+    Column("status", String(16), nullable=False, server_default=text("'open'")),  # open, in_progress, done, wont_do
+    Column("due_ms", BigInteger),
+    Column("updated_at_ms", BigInteger),
+    Column("exported_at_ms", BigInteger),  # when the actions webhook accepted it; NULL until then
 )

@@ -6,7 +6,13 @@ imports them all, so Alembic's environment and the schema-drift test compare eve
 
 from __future__ import annotations
 
-from tocsin.store import alert_tables, incident_tables, oncall_tables, slo_tables  # noqa: F401 - imported to register their tables
+from tocsin.store import (  # noqa: F401 - imported to register their tables
+    alert_tables,
+    incident_response_tables,
+    incident_tables,
+    oncall_tables,
+    slo_tables,
+)
 from tocsin.store.tables import metadata
 
 __all__ = ["metadata"]

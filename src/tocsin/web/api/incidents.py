@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tocsin.incidents.model import IncidentError, parse_role, parse_severity, parse_status
 from tocsin.incidents.service import Changes, Declaration, IncidentNotFound, IncidentService
 from tocsin.incidents.timeline import markdown
-from tocsin.store.incidents import IncidentStore, VersionConflict
+from tocsin.store.incidents import VersionConflict
 from tocsin.web import incident_views as v
 from tocsin.web.deps import audit, now, principal, runtime
 
@@ -51,8 +51,8 @@ class NoteRequest(BaseModel):
 
 
 def service(request: Request) -> IncidentService:
-    """The incident service on this runtime's store."""
-    return IncidentService(IncidentStore(runtime(request).store))
+    """The runtime's incident service (its listeners see every change)."""
+    return runtime(request).incidents
 
 
 @asynccontextmanager
