@@ -259,6 +259,7 @@ class HeartbeatMonitor(MonitorBase):
 
 
 from tocsin.config.alerting import MaintenanceConfig, check_alerting  # noqa: E402 - builds on Strict above
+from tocsin.incidents.config import IncidentsConfig, check_incidents  # noqa: E402
 from tocsin.oncall.config import OncallConfig, check_paging  # noqa: E402
 from tocsin.slo.config import SloEntry, check_slos  # noqa: E402
 from tocsin.statuspage.config import StatusPageConfig, check_status_pages  # noqa: E402
@@ -285,6 +286,7 @@ class TocsinConfig(Strict):
     oncall: OncallConfig = Field(default_factory=OncallConfig)
     slos: list[SloEntry] = Field(default_factory=list)
     status_pages: list[StatusPageConfig] = Field(default_factory=list)
+    incidents: IncidentsConfig = Field(default_factory=IncidentsConfig)
 
     @model_validator(mode="after")
     def _slos_are_consistent(self) -> TocsinConfig:
@@ -294,6 +296,11 @@ class TocsinConfig(Strict):
     @model_validator(mode="after")
     def _status_pages_name_known_monitors(self) -> TocsinConfig:
         check_status_pages(self.status_pages, [m.name for m in self.monitors])
+        return self
+
+    @model_validator(mode="after")
+    def _incidents_name_known_things(self) -> TocsinConfig:
+        check_incidents(self.incidents, self.alerting)
         return self
 
     @model_validator(mode="after")
