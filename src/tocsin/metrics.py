@@ -86,6 +86,18 @@ class Metrics:
         self.heartbeat_pings = Counter(
             "tocsin_heartbeat_pings", "Heartbeat pings received by kind.", ["kind"], registry=r
         )
+        self.incident_recorder_errors = Counter(
+            "tocsin_incident_recorder_errors",
+            "Failures of incident automation (declare by rule, automatic timeline entries), by step.",
+            ["step"],
+            registry=r,
+        )
+        self.incident_action_export_failures = Counter(
+            "tocsin_incident_action_export_failures",
+            "Follow-up actions the actions webhook did not accept (retried), by reason: status, timeout, connect.",
+            ["reason"],
+            registry=r,
+        )
 
     def observe_batch(self, size: int, seconds: float) -> None:
         """Record one committed store batch (the store's on_batch callback)."""

@@ -30,7 +30,12 @@ from tocsin.clock import Clock
 from tocsin.config.errors import ConfigErrors
 from tocsin.config.loader import LoadedConfig, load_config
 from tocsin.config.models import MonitorBase
+from tocsin.incidents.automation import start_automation
+from tocsin.incidents.postmortem_service import PostmortemService
+from tocsin.incidents.postmortem_service import wire as wire_postmortems
+from tocsin.incidents.reminders import runtime_reminders
 from tocsin.incidents.service import IncidentService
+from tocsin.incidents.setup import start_incident_response
 from tocsin.metrics import Metrics
 from tocsin.notify.outbox import Integration, OutboxWorker
 from tocsin.oncall.engine import OncallEngine
@@ -40,6 +45,8 @@ from tocsin.pipeline.engine import AlertEngine
 from tocsin.pipeline.setup import alerting_setup
 from tocsin.slo.evaluator import SloEvaluator
 from tocsin.slo.setup import ingest_via, slo_inputs
+from tocsin.statuspage.fanout import RECEIVER_PREFIX as STATUS_RECEIVER
+from tocsin.statuspage.fanout import Subscriptions, start_subscriptions
 from tocsin.store.access_records import AuditEntry
 from tocsin.store.alerting import AlertStore
 from tocsin.store.incidents import IncidentStore
@@ -105,6 +112,8 @@ class Runtime:
         self.oncall: OncallEngine
         self.slo: SloEvaluator
         self.incidents: IncidentService
+        self.postmortems: PostmortemService
+        self.subscriptions: Subscriptions  # status page subscribers and their fan-out
         self._http: aiohttp.ClientSession | None = None
         self.ready = False
         self.started_at: datetime | None = None  # when start() finished (Alertmanager API's `uptime`)
@@ -133,6 +142,14 @@ class Runtime:
             external_url=loaded.config.server.external_url or "",
         )
         await slo_config.apply(self.slo)
+        # Drafts a postmortem when an incident resolves (an incident listener); facts read the SLO engine.
+        self.postmortems = wire_postmortems(
+            self.store,
+            self.incidents,
+            self.slo,
+            self.alerts,
+            lambda: self.loaded.config.incidents.postmortem_budget_threshold,
+        )
         self.runner = CheckRunner(
             self.clock,
             self.store,
@@ -156,6 +173,11 @@ class Runtime:
             asyncio.create_task(self.oncall.run(), name="oncall"),
             asyncio.create_task(self.slo.run(), name="slo-evaluator"),
         ]
+        self._tasks += start_incident_response(self)  # role notices, actions webhook exporter
+        self._tasks += await start_automation(self)  # declare by rule, automatic timeline entries
+        reminders = runtime_reminders(self)  # "no update for N minutes" to the commander (docs/incidents.md)
+        self._tasks.append(asyncio.create_task(reminders.run(), name="incident-update-reminders"))
+        self._tasks += start_subscriptions(self)  # status page subscribers: public updates fan out
         # Start-up objects (config, compiled conditions, monitor records) live for the whole
         # process: move them out of the collector's view so full collections stay short.
         gc.collect()
@@ -180,6 +202,8 @@ class Runtime:
     def _integration(self, receiver: str, index: int) -> Integration | None:
         if receiver.startswith("oncall:"):
             return self.oncall.integration(receiver, index)
+        if receiver.startswith(STATUS_RECEIVER):
+            return self.subscriptions.integration(receiver, index)
         found = self.alerts.setup.integrations.get(receiver, [])
         return found[index] if index < len(found) else None
 

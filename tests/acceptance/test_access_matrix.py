@@ -50,7 +50,12 @@ class Samples:
             "override_id": "999999",
             "swap_id": "999999",
             "incident_id": "999999",
+            "entry_id": "999999",
+            "action_id": "999999",
+            "version": "1",
             "slug": "no-such-page",
+            "component": "no-such-component",
+            "subscriber_id": "999999",
         }
         self.counter = itertools.count()
 

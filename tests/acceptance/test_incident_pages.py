@@ -56,7 +56,8 @@ async def test_incident_pages_and_forms(tmp_path: Path, http: aiohttp.ClientSess
 
         twin = await api.get(f"/incidents/{iid}.json")
         assert twin == await api.get(f"/api/v1/incidents/{iid}")
-        assert [e["kind"] for e in twin["timeline"]] == ["declared", "alert_group", "status", "note", "status"]
+        kinds = [e["kind"] for e in twin["timeline"] if e["kind"] in {"declared", "alert_group", "status", "note"}]
+        assert kinds == ["declared", "alert_group", "status", "note", "status"]  # other features add entries too
         listing = await api.get("/incidents.json")
         assert (listing["open"], [i["id"] for i in listing["recent"]]) == ([], [iid])
         assert listing["recent"][0] == twin["incident"]

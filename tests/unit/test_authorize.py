@@ -146,12 +146,23 @@ def test_every_public_route_is_on_the_short_list() -> None:
         "GET /status/{slug}",  # public status pages and their Statuspage-compatible API and badges
         "GET /status/{slug}.json",
         "GET /status/{slug}/api/v2/components.json",
+        "GET /status/{slug}/api/v2/incidents.json",
+        "GET /status/{slug}/api/v2/incidents/unresolved.json",
+        "GET /status/{slug}/api/v2/scheduled-maintenances.json",
+        "GET /status/{slug}/api/v2/scheduled-maintenances/active.json",
+        "GET /status/{slug}/api/v2/scheduled-maintenances/upcoming.json",
         "GET /status/{slug}/api/v2/status.json",
         "GET /status/{slug}/api/v2/summary.json",
         "GET /status/{slug}/badge/status.svg",
         "GET /status/{slug}/badge/uptime-30d.svg",
         "GET /status/{slug}/feed.atom",
         "GET /status/{slug}/feed.rss",
+        "GET /status/{slug}/history",
+        "GET /status/{slug}/history.json",
+        "GET /status/{slug}/subscribe",  # subscriptions: a signed form token and a rate limit guard signups
+        "GET /status/{slug}/subscribe.json",
+        "GET /status/{slug}/subscriptions/confirm",  # the subscriber's token in the link is the key
+        "GET /status/{slug}/unsubscribe",
         "HEAD /-/healthy",
         "HEAD /-/ready",
         "HEAD /ping/{token}",
@@ -164,6 +175,9 @@ def test_every_public_route_is_on_the_short_list() -> None:
         "POST /ping/{token}/fail",
         "POST /ping/{token}/start",
         "POST /setup/{token}",
+        "POST /status/{slug}/subscribe",
+        "POST /status/{slug}/subscriptions/confirm",
+        "POST /status/{slug}/unsubscribe",
         "POST /v2/change/enqueue",
         "POST /v2/enqueue",
     ]

@@ -6,26 +6,30 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tocsin.config.models import IncidentsConfig
 from tocsin.incidents.model import (
-    ROLES,
-    SEVERITIES,
+    Impact,
     IncidentError,
     Milestones,
-    Role,
-    Severity,
     Status,
+    check_impacts,
     check_order,
     check_transition,
+    impact_changes,
     move,
     parse_role,
     parse_severity,
     parse_status,
+    severity_rank,
 )
 from tocsin.incidents.service import Changes, Declaration, changed, declared
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 NOW = T0 + timedelta(hours=1)
 INV, ID, M, R = Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING, Status.RESOLVED
+LEVELS = {s.name: s.description for s in IncidentsConfig().severities}
+ROLES = {r.name: r.description for r in IncidentsConfig().roles}
+CUSTOM = {"P1": "everything is down", "P2": "", "P3": "cosmetic"}
 
 
 def at(minutes: int) -> datetime:
@@ -97,54 +101,124 @@ def test_move_fills_milestones(current: Status, target: Status, before: Mileston
 
 
 @pytest.mark.parametrize(
-    ("parse", "text", "expected"),
+    ("text", "levels", "expected"),
     [
-        (parse_severity, "sev2", Severity.SEV2),  # severities are case-insensitive
-        (parse_status, "monitoring", Status.MONITORING),  # statuses by name
-        (parse_role, "scribe", Role.SCRIBE),  # roles by name
+        ("sev2", LEVELS, "SEV2"),  # severities are case-insensitive
+        (" SEV1 ", LEVELS, "SEV1"),  # and trimmed
+        ("p3", CUSTOM, "P3"),  # configured levels replace SEV1-SEV4
     ],
 )
-def test_parse(parse: object, text: str, expected: object) -> None:
-    assert parse(text) == expected  # type: ignore[operator]
+def test_parse_severity(text: str, levels: dict[str, str], expected: str) -> None:
+    assert parse_severity(text, levels) == expected
 
 
 @pytest.mark.parametrize(
-    ("parse", "text", "error"),
+    ("text", "levels", "error"),
     [
-        (parse_severity, "SEV5", "unknown severity 'SEV5'; use one of SEV1"),  # only SEV1-SEV4
-        (parse_status, "closed", "unknown status 'closed'"),  # the vocabulary says resolved
-        (parse_role, "boss", "unknown role 'boss'; use one of commander"),  # three roles
+        ("SEV5", LEVELS, r"unknown severity 'SEV5'; use one of SEV1 \(critical"),  # only the configured ones
+        ("SEV1", CUSTOM, r"use one of P1 \(everything is down\), P2, P3"),  # SEV1 is gone when P1-P3 are configured
     ],
 )
-def test_parse_errors(parse: object, text: str, error: str) -> None:
+def test_parse_severity_errors(text: str, levels: dict[str, str], error: str) -> None:
     with pytest.raises(IncidentError, match=error):
-        parse(text)  # type: ignore[operator]
+        parse_severity(text, levels)
 
 
-def test_every_severity_and_role_is_described() -> None:
-    assert set(SEVERITIES) == set(Severity)
-    assert set(ROLES) == set(Role)
+def test_parse_status_and_role() -> None:
+    assert parse_status("monitoring") is Status.MONITORING
+    assert parse_role("scribe", ROLES) == "scribe"
+    assert parse_role("liaison", {**ROLES, "liaison": "customer liaison"}) == "liaison"  # configured roles
+    with pytest.raises(IncidentError, match="unknown status 'closed'"):
+        parse_status("closed")  # the vocabulary says resolved
+    with pytest.raises(IncidentError, match=r"unknown role 'boss'; use one of commander \(incident commander"):
+        parse_role("boss", ROLES)
+
+
+@pytest.mark.parametrize(
+    ("severity", "levels", "rank"),
+    [
+        ("SEV1", LEVELS, 0),  # first is worst
+        ("SEV4", LEVELS, 3),
+        ("SEV2", CUSTOM, None),  # removed from the config since: still shown, unranked
+    ],
+)
+def test_severity_rank(severity: str, levels: dict[str, str], rank: int | None) -> None:
+    assert severity_rank(severity, levels) == rank
+
+
+COMPONENTS = {"public": ["API", "Web"], "internal": []}
+SERVICES = ["api", "db"]
+
+
+@pytest.mark.parametrize(
+    ("impacts", "error"),
+    [
+        ([Impact("component", "public", "API", "major_outage")], None),  # a known component
+        ([Impact("service", "", "db", "degraded_performance")], None),  # a known service
+        ([], None),  # clearing is fine
+        (
+            [Impact("component", "public", "Auth", "major_outage")],
+            "status page 'public' has no component 'Auth'; known: API, Web",
+        ),
+        ([Impact("component", "nope", "API", "major_outage")], "no status page 'nope'; known: public, internal"),
+        ([Impact("service", "", "cache", "partial_outage")], r"impacts\[0\].name: no service 'cache'; known: api, db"),
+        ([Impact("service", "public", "api", "partial_outage")], "a service belongs to no status page"),
+        (
+            [Impact("service", "", "api", "down")],
+            "impact: 'down' is not one of degraded_performance",
+        ),  # the four levels
+        ([Impact("monitor", "", "api", "major_outage")], "kind: 'monitor' is not one of service, component"),
+        (
+            [Impact("service", "", "api", "major_outage"), Impact("service", "", "api", "partial_outage")],
+            r"impacts\[1\]: service api is listed twice",
+        ),  # one impact per target
+    ],
+)
+def test_check_impacts(impacts: list[Impact], error: str | None) -> None:
+    if error is None:
+        check_impacts(impacts, COMPONENTS, SERVICES)
+    else:
+        with pytest.raises(IncidentError, match=error):
+            check_impacts(impacts, COMPONENTS, SERVICES)
+
+
+def test_impact_changes_pair_old_and_new() -> None:
+    api = Impact("service", "", "api", "partial_outage")
+    worse = Impact("service", "", "api", "major_outage")
+    web = Impact("component", "public", "Web", "degraded_performance")
+    assert impact_changes([api], [worse, web]) == [(None, web), (api, worse)]  # added, changed
+    assert impact_changes([api, web], [api]) == [(web, None)]  # removed
+    assert impact_changes([api], [api]) == []  # unchanged
 
 
 def test_declare_links_the_group_and_writes_the_first_entries() -> None:
-    incident, entries = declared(Declaration(" DB down ", Severity.SEV1, "", '{}:{alertname="DB"}'), "alice", T0)
+    incident, entries = declared(
+        Declaration(" DB down ", "SEV1", "", '{}:{alertname="DB"}', "alert_group"), "alice", T0
+    )
     assert (incident.title, incident.status, incident.times.detected) == ("DB down", INV, T0)
     assert [e.kind for e in entries] == ["declared", "alert_group"]
+    assert (incident.source, entries[0].detail) == ("alert_group", {"source": "alert_group"})
 
 
 def test_changes_write_one_entry_each() -> None:
-    incident, _ = declared(Declaration("DB down", Severity.SEV2), "alice", T0)
+    incident, _ = declared(Declaration("DB down", "SEV2"), "alice", T0)
     changes = Changes(
-        1, status=M, severity=Severity.SEV1, roles={Role.COMMANDER: "bob"}, times={"impact_start": at(-5)}
+        1,
+        status=M,
+        severity="SEV1",
+        roles={"commander": "bob"},
+        times={"impact_start": at(-5), "detected": T0},  # detected unchanged: no entry
+        title="DB primary down",
+        summary="failover running",
+        impacts=(Impact("service", "", "db", "major_outage"),),
     )
     after, entries = changed(incident, changes, "alice", NOW)
-    assert (after.status, after.severity, after.roles, after.times.mitigated) == (
-        M,
-        Severity.SEV1,
-        {"commander": "bob"},
-        NOW,
-    )
-    assert [e.kind for e in entries] == ["time", "status", "severity", "role"]
+    assert (after.status, after.severity, after.roles, after.times.mitigated) == (M, "SEV1", {"commander": "bob"}, NOW)
+    assert (after.title, after.summary, after.impacts) == ("DB primary down", "failover running", changes.impacts)
+    assert [e.kind for e in entries] == ["time", "status", "severity", "role", "title", "summary", "impact"]
+    assert entries[-1].text == "service db: major outage"
+    _, more = changed(after, Changes(2, roles={"commander": "bob"}, impacts=()), "alice", NOW)
+    assert [e.text for e in more] == ["service db: no longer affected"]  # same commander: no entry
 
 
 @pytest.mark.parametrize(
@@ -154,10 +228,11 @@ def test_changes_write_one_entry_each() -> None:
         (Changes(1, times={"resolved": at(20)}), "resolved time is set by resolving"),  # resolve through the status
         (Changes(1, times={"impact_start": at(30)}), "detected .* is before impact_start"),  # order still holds
         (Changes(1, times={"fixed": at(1)}), "unknown time 'fixed'"),  # only the five milestones
+        (Changes(1, title="  "), "title: give the incident a title"),  # a title cannot be emptied
     ],
 )
 def test_change_errors(changes: Changes, error: str | None) -> None:
-    incident, _ = declared(Declaration("DB down", Severity.SEV2), "alice", at(10))
+    incident, _ = declared(Declaration("DB down", "SEV2"), "alice", at(10))
     if error is None:
         assert changed(incident, changes, "alice", NOW)[1] == []
     else:

@@ -4,6 +4,10 @@ An alert enters at the root and descends depth-first, left to right: a child tha
 stops the search at its level unless it has `continue: true`; a route matches itself
 only when none of its children do. Children inherit `receiver`, `group_by`, `group_wait`,
 `group_interval` and `repeat_interval` from their parent, but not time intervals.
+
+`declare_incident: SEV1` is a tocsin extension: a group of this route (or of a descendant that
+does not say `declare_incident: false`) declares an incident when it starts firing. Alertmanager
+does not know the key; `tocsin routes test` answers exactly as amtool does with it present.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ _ROUTE_KEYS = frozenset(
         "group_wait",
         "group_interval",
         "repeat_interval",
+        "declare_incident",  # tocsin extension: the severity to declare an incident with
     }
 )
 
@@ -51,6 +56,7 @@ class RouteOpts:
     repeat_interval: timedelta = timedelta(hours=4)
     mute_time_intervals: tuple[str, ...] = ()
     active_time_intervals: tuple[str, ...] = ()
+    declare_incident: str | None = None  # tocsin: severity of the incident its groups declare; inherited
 
     @property
     def notify_repeat_interval(self) -> timedelta:
@@ -168,7 +174,20 @@ def _opts(mapping: Mapping[str, Any], parent: RouteOpts, path: str) -> RouteOpts
     if receiver:
         opts = replace(opts, receiver=receiver)
     opts = _group_by(mapping, opts, path)
+    opts = _declare_incident(mapping, opts, path)
     return _timers(mapping, opts, path)
+
+
+def _declare_incident(mapping: Mapping[str, Any], opts: RouteOpts, path: str) -> RouteOpts:
+    """Apply the tocsin `declare_incident` key: a severity name, or `false` to stop inheriting one."""
+    if "declare_incident" not in mapping or mapping["declare_incident"] is None:
+        return opts
+    value = mapping["declare_incident"]
+    if value is False:
+        return replace(opts, declare_incident=None)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{path}.declare_incident", "expected a severity name (like SEV1), or false")
+    return replace(opts, declare_incident=value)
 
 
 def _group_by(mapping: Mapping[str, Any], opts: RouteOpts, path: str) -> RouteOpts:

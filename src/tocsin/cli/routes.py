@@ -56,6 +56,8 @@ def _print(route: Route, depth: int) -> None:
     opts = route.opts
     group_by = "..." if opts.group_by_all else ",".join(sorted(opts.group_by))
     flags = " continue" if route.continue_ else ""
+    if opts.declare_incident:
+        flags += f"  declare_incident: {opts.declare_incident}"
     matchers = format_matchers(route.matchers) if route.matchers else "{}"
     click.echo(f"{'  ' * depth}{matchers}  receiver: {opts.receiver}  group_by: [{group_by}]{flags}")
     for child in route.routes:

@@ -263,6 +263,7 @@ from tocsin.incidents.config import IncidentsConfig, check_incidents  # noqa: E4
 from tocsin.oncall.config import OncallConfig, check_paging  # noqa: E402
 from tocsin.slo.config import SloEntry, check_slos  # noqa: E402
 from tocsin.statuspage.config import StatusPageConfig, check_status_pages  # noqa: E402
+from tocsin.statuspage.subscription_config import check_subscriptions  # noqa: E402
 from tocsin.web.ratelimit import IngestLimits  # noqa: E402
 
 MONITOR_KINDS = ("http", "tcp", "dns", "tls", "heartbeat")
@@ -299,6 +300,11 @@ class TocsinConfig(Strict):
         return self
 
     @model_validator(mode="after")
+    def _status_page_subscriptions_can_send(self) -> TocsinConfig:
+        check_subscriptions(self.status_pages, self.alerting)
+        return self
+
+    @model_validator(mode="after")
     def _incidents_name_known_things(self) -> TocsinConfig:
         check_incidents(self.incidents, self.alerting)
         return self
@@ -306,6 +312,13 @@ class TocsinConfig(Strict):
     @model_validator(mode="after")
     def _alerting_is_alertmanager_yml(self) -> TocsinConfig:
         check_alerting(self.alerting)
+        return self
+
+    @model_validator(mode="after")
+    def _declare_rules_name_known_severities(self) -> TocsinConfig:
+        from tocsin.incidents.declare_rules import check_declare  # after the route tree is known to parse
+
+        check_declare(self.alerting, self.incidents)
         return self
 
     @model_validator(mode="after")

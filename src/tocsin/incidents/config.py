@@ -17,7 +17,7 @@ from tocsin.config.duration import Duration
 from tocsin.config.errors import KeyPath, located_error
 from tocsin.config.models import Strict
 
-LEVEL = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,15}$"
+LEVEL = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,7}$"  # at most 8: incidents.severity is String(8)
 ROLE = r"^[a-z][a-z0-9_]{0,31}$"
 
 

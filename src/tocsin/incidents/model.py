@@ -6,6 +6,7 @@ step back (a fix that did not hold) and a resolved one may only be reopened as i
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from enum import StrEnum
@@ -24,35 +25,28 @@ class Status(StrEnum):
     RESOLVED = "resolved"
 
 
-class Severity(StrEnum):
-    """How bad it is: SEV1 is the worst."""
+# Severities and roles come from the `incidents:` config as name → description, in order
+# (the first severity is the worst); the functions here take them as arguments.
+Levels = Mapping[str, str]
 
-    SEV1 = "SEV1"
-    SEV2 = "SEV2"
-    SEV3 = "SEV3"
-    SEV4 = "SEV4"
-
-
-class Role(StrEnum):
-    """The people who run the response."""
-
-    COMMANDER = "commander"
-    COMMUNICATIONS = "communications"
-    SCRIBE = "scribe"
+IMPACTS: tuple[str, ...] = ("degraded_performance", "partial_outage", "major_outage", "under_maintenance")
+IMPACT_KINDS: tuple[str, ...] = ("service", "component")
 
 
-SEVERITIES: dict[Severity, str] = {
-    Severity.SEV1: "critical: a core service is down or data is at risk for many customers",
-    Severity.SEV2: "major: a core feature is degraded or down for some customers",
-    Severity.SEV3: "minor: a non-core feature is affected or a workaround exists",
-    Severity.SEV4: "low: little or no customer impact; worth tracking",
-}
+@dataclass(frozen=True, slots=True, order=True)
+class Impact:
+    """What an incident affects: a service (`page` "") or a status-page component (`page` its slug)."""
 
-ROLES: dict[Role, str] = {
-    Role.COMMANDER: "incident commander: coordinates the response and decides",
-    Role.COMMUNICATIONS: "communications lead: updates stakeholders and status pages",
-    Role.SCRIBE: "scribe: keeps the timeline",
-}
+    kind: str
+    page: str
+    name: str
+    impact: str
+
+    @property
+    def label(self) -> str:
+        """`service api` or `component public/API`, as timelines and errors name it."""
+        return f"service {self.name}" if self.kind == "service" else f"component {self.page}/{self.name}"
+
 
 # Allowed moves; RESOLVED → INVESTIGATING is the reopen.
 TRANSITIONS: dict[Status, frozenset[Status]] = {
@@ -85,20 +79,67 @@ def parse_status(value: str) -> Status:
         raise IncidentError(f"unknown status {value!r}; use one of {', '.join(Status)}") from None
 
 
-def parse_severity(value: str) -> Severity:
-    """A severity from its name (case-insensitive), or an IncidentError listing the valid ones."""
-    try:
-        return Severity(value.upper())
-    except ValueError:
-        raise IncidentError(f"unknown severity {value!r}; use one of {', '.join(Severity)}") from None
+def parse_severity(value: str, levels: Levels) -> str:
+    """The configured severity called `value` (case-insensitive), or an IncidentError listing them."""
+    for name in levels:
+        if name.casefold() == value.strip().casefold():
+            return name
+    raise IncidentError(f"unknown severity {value!r}; use one of {_described(levels)}")
 
 
-def parse_role(value: str) -> Role:
-    """A role from its name, or an IncidentError listing the valid ones."""
-    try:
-        return Role(value)
-    except ValueError:
-        raise IncidentError(f"unknown role {value!r}; use one of {', '.join(Role)}") from None
+def parse_role(value: str, roles: Levels) -> str:
+    """The configured role called `value`, or an IncidentError listing them."""
+    if value in roles:
+        return value
+    raise IncidentError(f"unknown role {value!r}; use one of {_described(roles)}")
+
+
+def _described(levels: Levels) -> str:
+    return ", ".join(f"{name} ({about})" if about else name for name, about in levels.items())
+
+
+def severity_rank(severity: str, levels: Levels) -> int | None:
+    """The severity's position in the configured order (0 is the worst), None when no longer configured."""
+    names = list(levels)
+    return names.index(severity) if severity in names else None
+
+
+def check_impacts(impacts: Sequence[Impact], components: Mapping[str, Sequence[str]], services: Sequence[str]) -> None:
+    """Raise IncidentError for a bad kind or impact, a duplicate, or an unknown service, page or component."""
+    seen: set[tuple[str, str, str]] = set()
+    for index, i in enumerate(impacts):
+        where = f"impacts[{index}]"
+        if i.kind not in IMPACT_KINDS:
+            raise IncidentError(f"{where}.kind: {i.kind!r} is not one of {', '.join(IMPACT_KINDS)}")
+        if i.impact not in IMPACTS:
+            raise IncidentError(f"{where}.impact: {i.impact!r} is not one of {', '.join(IMPACTS)}")
+        if (i.kind, i.page, i.name) in seen:
+            raise IncidentError(f"{where}: {i.label} is listed twice")
+        seen.add((i.kind, i.page, i.name))
+        _check_known(i, where, components, services)
+
+
+def _check_known(i: Impact, where: str, components: Mapping[str, Sequence[str]], services: Sequence[str]) -> None:
+    if i.kind == "service":
+        if i.page:
+            raise IncidentError(f"{where}.page: a service belongs to no status page; leave page out")
+        if i.name not in services:
+            raise IncidentError(f"{where}.name: no service {i.name!r}; known: {', '.join(services) or 'none'}")
+        return
+    if i.page not in components:
+        raise IncidentError(f"{where}.page: no status page {i.page!r}; known: {', '.join(components) or 'none'}")
+    known = components[i.page]
+    if i.name not in known:
+        raise IncidentError(
+            f"{where}.name: status page {i.page!r} has no component {i.name!r}; known: {', '.join(known) or 'none'}"
+        )
+
+
+def impact_changes(before: Sequence[Impact], after: Sequence[Impact]) -> list[tuple[Impact | None, Impact | None]]:
+    """Pairs (old, new) for every impact added, changed or removed, in a stable order."""
+    old = {(i.kind, i.page, i.name): i for i in before}
+    new = {(i.kind, i.page, i.name): i for i in after}
+    return [(old.get(k), new.get(k)) for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)]
 
 
 def check_transition(current: Status, target: Status) -> None:

@@ -55,6 +55,9 @@ class Notification:
     created_at: datetime
     truncated_alerts: int = 0
     links: tuple[tuple[str, str], ...] = field(default=())  # (label, url): one-click acknowledge/resolve for people
+    # A notice (e.g. an incident update) rather than news of alert states: when set, the built-in
+    # templates show `subject` as the title and the alert's description as the body (docs/alerting/channels.md).
+    subject: str = ""
 
     def alert_status(self, alert: Alert) -> Status:
         """Whether `alert` is firing or resolved as of `created_at`."""
@@ -72,7 +75,12 @@ class Notification:
 
     @property
     def console_url(self) -> str:
-        """The group's page in the tocsin console (`{external_url}/alerts/group?key=...`, key percent-encoded)."""
+        """The group's page in the tocsin console (`{external_url}/alerts/group?key=...`, key percent-encoded).
+
+        A notice has no group page: its console URL is its first link (the page it is about).
+        """
+        if self.subject and self.links:
+            return self.links[0][1]
         return f"{self.external_url.rstrip('/')}/alerts/group?key={quote(self.group_key, safe='')}"
 
     def only_firing(self) -> Notification:

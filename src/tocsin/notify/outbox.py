@@ -14,16 +14,26 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
 
 from tocsin.alerting.alert import Alert
 from tocsin.clock import Clock, sleep_until_or
-from tocsin.notify.model import Channel, Notification, PermanentError, RetryableError
-from tocsin.store.alerting import AlertStore, Attempt, OutboxRow
+from tocsin.notify.model import SKIPPED, Channel, DeliveryResult, Notification, PermanentError, RetryableError
+from tocsin.store.alerting import AlertStore, Attempt, Delivery, OutboxRow
 
 log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class PayloadChannel(Protocol):
+    """A channel for deliveries that are not alert notifications (status page subscribers): the outbox hands it
+    the stored payload as is, and retries, backoff and dead letters apply as to any channel."""
+
+    async def send_payload(self, payload: dict[str, Any], http: aiohttp.ClientSession) -> DeliveryResult:
+        """Send the payload once; raise `RetryableError` or `PermanentError` on failure."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +44,7 @@ class Integration:
     index: int
     kind: str
     send_resolved: bool
-    channel: Channel
+    channel: Channel | PayloadChannel
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +78,7 @@ def encode(n: Notification) -> dict[str, Any]:
         "truncated_alerts": n.truncated_alerts,
         "alerts": [_alert(a) for a in n.alerts],
         **({"links": [list(link) for link in n.links]} if n.links else {}),
+        **({"subject": n.subject} if n.subject else {}),
     }
 
 
@@ -107,10 +118,13 @@ def decode(data: dict[str, Any]) -> Notification:
         created_at=datetime.fromisoformat(data["created_at"]),
         truncated_alerts=data["truncated_alerts"],
         links=tuple((str(label), str(url)) for label, url in data.get("links", ())),
+        subject=str(data.get("subject", "")),
     )
 
 
 Lookup = Callable[[str, int], Integration | None]
+# Told about every delivery that settled for good: (delivery, "delivered", "skipped" or "failed", error, now).
+DeliveryObserver = Callable[[Delivery, str, str, datetime], None]
 
 
 class OutboxWorker:
@@ -133,6 +147,7 @@ class OutboxWorker:
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
         self.delivered = 0
+        self.observer: DeliveryObserver | None = None  # incident timelines (set by the runtime); never raises
 
     def wake(self) -> None:
         """Something was enqueued: look now instead of at the next poll."""
@@ -158,15 +173,17 @@ class OutboxWorker:
         if integration is None:
             detail = f"receiver {row.delivery.receiver!r} has no integration #{row.delivery.integration} any more"
             await self._store.settle(row.id, Attempt(row.id, now, "permanent", None, 0.0, detail), "dead", None)
+            self._settled(row, "failed", detail, now)
             return
         started = time.perf_counter()
         try:
-            result = await integration.channel.send(decode(row.delivery.payload), self._http)
+            result = await _send(integration.channel, row.delivery.payload, self._http)
         except RetryableError as exc:
             await self._retry(row, now, started, exc.message, exc.status_code, exc.retry_after)
         except PermanentError as exc:
             attempt = Attempt(row.id, now, "permanent", exc.status_code, _ms(started), exc.message)
             await self._store.settle(row.id, attempt, "dead", None)
+            self._settled(row, "failed", exc.message, now)
             log.warning("notification %s to %s failed permanently: %s", row.id, row.delivery.receiver, exc.message)
         except Exception as exc:  # a channel bug is treated as retryable, and logged
             log.exception("channel %s crashed", integration.kind)
@@ -175,6 +192,7 @@ class OutboxWorker:
             attempt = Attempt(row.id, now, "delivered", result.status_code, _ms(started), result.detail or "")
             await self._store.settle(row.id, attempt, "delivered", None)
             self.delivered += 1
+            self._settled(row, "skipped" if result is SKIPPED else "delivered", "", now)
 
     async def _retry(
         self, row: OutboxRow, now: datetime, started: float, detail: str, code: int | None, retry_after: float | None
@@ -183,12 +201,25 @@ class OutboxWorker:
         attempt = Attempt(row.id, now, "retryable", code, _ms(started), detail)
         if attempts >= self.policy.max_attempts:
             await self._store.settle(row.id, attempt, "dead", None)
+            self._settled(row, "failed", detail, now)
             log.warning(
                 "notification %s to %s is dead after %d attempts: %s", row.id, row.delivery.receiver, attempts, detail
             )
             return
         next_at = now + self.policy.delay(attempts, retry_after, self._rng)
         await self._store.settle(row.id, attempt, "pending", next_at)
+
+    def _settled(self, row: OutboxRow, outcome: str, error: str, now: datetime) -> None:
+        if self.observer is not None:
+            self.observer(row.delivery, outcome, error, now)
+
+
+async def _send(
+    channel: Channel | PayloadChannel, payload: dict[str, Any], http: aiohttp.ClientSession
+) -> DeliveryResult:
+    if isinstance(channel, PayloadChannel):
+        return await channel.send_payload(payload, http)
+    return await channel.send(decode(payload), http)
 
 
 def _ms(started: float) -> float:

@@ -80,6 +80,7 @@ def template_context(n: Notification) -> dict[str, Any]:
         "since": min(starts) if starts else None,
         "headline": _headline(n),
         "links": list(n.links),
+        "subject": n.subject,
     }
 
 
@@ -172,18 +173,24 @@ def check_template(source: str | None) -> str | None:
 
 
 class MessageTemplate:
-    """A compiled template: a receiver's override when it has one, else the named default file."""
+    """A compiled template: a receiver's override when it has one, else the named default file.
+
+    A notice (`n.subject` set) is always shown with the built-in `notice-` variant of the default
+    file: receivers' overrides are written for alert groups and would render a notice as one.
+    """
 
     def __init__(self, default: str, source: str | None = None, fmt: Format | None = None) -> None:
         self.format: Format = fmt or _format_of(default)
         env = _env(self.format)
         self.overridden = source is not None
         self._template = env.get_template(default) if source is None else env.from_string(source)
+        self._default = default
 
     def render(self, n: Notification, **extra: Any) -> str:
         """Render for `n`; a template that fails at run time is a `PermanentError` (config, not transport)."""
         try:
-            return self._template.render({**template_context(n), **extra}).strip()
+            template = _env(self.format).get_template(f"notice-{self._default}") if n.subject else self._template
+            return template.render({**template_context(n), **extra}).strip()
         except Exception as exc:
             raise PermanentError(f"template error: {type(exc).__name__}: {exc}") from exc
 

@@ -43,9 +43,9 @@ def slack_payload(n: Notification, title: MessageTemplate, text: MessageTemplate
 
 
 def _context_line(n: Notification) -> str:
-    counts = f"{len(n.firing)} firing · {len(n.resolved)} resolved"
+    counts = "" if n.subject else f"{len(n.firing)} firing · {len(n.resolved)} resolved · "  # a notice has no counts
     receiver = n.receiver.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return f"{counts} · receiver *{receiver}* · via tocsin"
+    return f"{counts}receiver *{receiver}* · via tocsin"
 
 
 def _buttons(n: Notification) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import heapq
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -48,6 +48,8 @@ PURGE = timedelta(hours=1)  # spent ack tokens past their expiry, long-resolved 
 HANDOFF_CURSOR = "handoffs"
 RESOLVED_BY_ALERTS = "tocsin: alerts resolved"
 Queued = tuple[Delivery, datetime]
+# Called after a group's page was acknowledged: (group key, by whom, which page of the group, when).
+AckListener = Callable[[str, str, int, datetime], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,7 @@ class OncallEngine:
         self._next_notice: datetime | None = None
         self._next_purge: datetime | None = None
         self.sent = 0
+        self.ack_listeners: list[AckListener] = []  # e.g. incident timelines; a listener's failure is its own
 
     async def start(self, settings: Settings, groups: Groups) -> None:
         """Load the secret and every escalation; schedule the active ones."""
@@ -162,6 +165,8 @@ class OncallEngine:
         esc = found.acknowledged(now, by)
         await self._store.save([esc], [], now)
         self._adopt(esc, now)
+        for listener in self.ack_listeners:
+            await listener(key, by, esc.incident, now)
         return Outcome("done", esc)
 
     async def resolve(self, key: str, by: str, incident: int | None = None) -> Outcome:

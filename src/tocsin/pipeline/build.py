@@ -1,6 +1,6 @@
 """The one place the order of the notification pipeline is written.
 
-maintenance -> time intervals -> inhibit -> silence -> dedup -> escalate -> enqueue
+maintenance -> time intervals -> inhibit -> silence -> declare -> dedup -> escalate -> enqueue
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from tocsin.alerting.inhibit import InhibitRule
 from tocsin.alerting.maintenance import MaintenanceWindow
 from tocsin.alerting.silence import Silence
 from tocsin.alerting.timeinterval import NamedTimeInterval
+from tocsin.pipeline.declare import Declare, DeclareHook, no_hook
 from tocsin.pipeline.dedup import Dedup, LookUp
 from tocsin.pipeline.enqueue import Enqueue
 from tocsin.pipeline.escalate import Escalate, EscalationHook
@@ -33,6 +34,7 @@ class Sources:
     log: LookUp
     external_url: Callable[[], str]
     wake_outbox: Callable[[], None]
+    declare: Callable[[], DeclareHook | None] = no_hook  # incident automation, bound late by the runtime
 
 
 def build_pipeline(sources: Sources, store: AlertStore, escalation: EscalationHook | None = None) -> list[Stage]:
@@ -42,6 +44,7 @@ def build_pipeline(sources: Sources, store: AlertStore, escalation: EscalationHo
         TimeIntervals(sources.time_intervals),
         Inhibit(sources.inhibit_rules, sources.firing_alerts),
         Silences(sources.silences),
+        Declare(sources.declare),
         Dedup(sources.log),
         Escalate(escalation),
         Enqueue(store, sources.external_url, sources.wake_outbox),

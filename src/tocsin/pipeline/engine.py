@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from tocsin.alerting.alert import Alert
 from tocsin.alerting.amconfig import AlertingConfig
@@ -22,6 +23,7 @@ from tocsin.alerting.silence import Silence, silenced_by
 from tocsin.clock import Clock, sleep_until_or
 from tocsin.notify.outbox import Integration
 from tocsin.pipeline.build import Sources, build_pipeline
+from tocsin.pipeline.declare import DeclareHook
 from tocsin.pipeline.escalate import EscalationHook
 from tocsin.pipeline.stage import Flush, run_stages
 from tocsin.store.access_records import AuditEntry
@@ -98,6 +100,14 @@ def _overlaps(old: Alert, new: Alert) -> bool:
     return (old.starts_at < new_end < old_end) or (old.starts_at < new.starts_at < old_end)
 
 
+class AlertWatch(Protocol):
+    """Sees the alerts of a group as they arrive and as they are flushed (incident timelines)."""
+
+    def observe(self, key: str, alerts: Iterable[Alert], now: datetime) -> None:
+        """Alerts of group `key` as they stand at `now`; must be cheap for groups it does not follow, never raise."""
+        ...
+
+
 class AlertEngine:
     """Owns alerts, silences and groups for one process (the one dispatching node)."""
 
@@ -124,7 +134,10 @@ class AlertEngine:
             log=store.log_entry,
             external_url=lambda: self.setup.external_url,
             wake_outbox=wake_outbox,
+            declare=lambda: self.declare,
         )
+        self.declare: DeclareHook | None = None  # incident automation: declare by rule (set by the runtime)
+        self.watch: AlertWatch | None = None  # incident automation: timeline entries (set by the runtime)
         self.stages = build_pipeline(sources, store, escalation)
         self.flushes = 0
 
@@ -160,9 +173,12 @@ class AlertEngine:
             merged[fingerprint] = merge(merged.get(fingerprint) or self.alerts.get(fingerprint), new, now)
         await self._store.save_alerts(list(merged.values()))
         stamp = self._clock.timestamp()  # the loop's own time base: a datetime round-trip can land past it
+        watch = self.watch
         for fingerprint, stored in merged.items():
             self.alerts[fingerprint] = stored
-            self.dispatcher.insert(stored.alert, stamp)
+            for group in self.dispatcher.insert(stored.alert, stamp):
+                if watch is not None:
+                    watch.observe(group.key, (stored.alert,), now)
         self._wake.set()
         return [s.alert for s in merged.values()]
 
@@ -214,6 +230,8 @@ class AlertEngine:
                 alerts=alerts,
             )
             await run_stages(self.stages, flush)
+        if self.watch is not None:  # after the stages: a group declared just now is linked already
+            self.watch.observe(group.key, alerts, at)
         self.dispatcher.flushed(group, alerts, at)
         self.flushes += 1
 

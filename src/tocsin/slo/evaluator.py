@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -23,6 +23,7 @@ from tocsin.alerting.maintenance import MaintenanceWindow
 from tocsin.clock import Clock
 from tocsin.slo.alerts import Sent, resolve_gone, transition
 from tocsin.slo.engine import SloEngine, Snapshot, window_span
+from tocsin.slo.math import SloReport
 from tocsin.slo.model import Slo
 from tocsin.slo.prometheus import PrometheusReader
 from tocsin.slo.series import DEFAULT_MINUTE_ROWS, HOUR
@@ -36,6 +37,20 @@ log = logging.getLogger(__name__)
 Ingest = Callable[[Sequence[Alert]], Awaitable[None]]
 SETTLE = timedelta(seconds=30)
 CHUNK_MINUTES = 360  # minutes read from the store at once while catching up
+
+
+@dataclass(frozen=True, slots=True)
+class BurnChange:
+    """An SLO's burn-rate alert changed: `previous` resolved and/or `current` fired."""
+
+    slo: Slo
+    previous: Sent | None
+    current: Sent | None
+    report: SloReport
+
+
+# Called after every evaluation with the SLOs (in snapshot order), the snapshot and the alert changes.
+SloObserver = Callable[[Sequence[Slo], Snapshot, Sequence[BurnChange], datetime], Awaitable[None]]
 
 
 def floor_hour(minute: int) -> int:
@@ -71,6 +86,7 @@ class SloEvaluator:
         self._sent: dict[str, Sent | None] = {}
         self._states: dict[str, SloState] = {}
         self._origin = 0
+        self.observers: list[SloObserver] = []  # e.g. incident timelines; an observer's failure is its own
 
     @property
     def snapshot(self) -> Snapshot | None:
@@ -227,18 +243,23 @@ class SloEvaluator:
         snapshot = self.engine.evaluate()
         alerts: list[Alert] = []
         changed: dict[str, SloState] = {}
+        burns: list[BurnChange] = []
         for i, slo in enumerate(self.engine.slos):
             previous, active = self._sent.get(slo.name), snapshot.active[i]
             if (previous.tier if previous else None) == (active.name if active else None):
                 continue  # the common case, without building a report
-            sent, current = transition(slo, active, previous, snapshot.report(i), now, self.external_url)
+            report = snapshot.report(i)
+            sent, current = transition(slo, active, previous, report, now, self.external_url)
             alerts.extend(sent)
+            burns.append(BurnChange(slo, previous, current, report))
             self._sent[slo.name] = current
             base = self._states.get(slo.name) or SloState(slo.data_key(), self._origin, self._origin)
             changed[slo.name] = self._states[slo.name] = replace(base, firing=current.to_json() if current else None)
         if alerts:
             await self._ingest(alerts)
             await self.store.save_states(changed, now)
+        for observer in self.observers:
+            await observer(self.engine.slos, snapshot, burns, now)
         return snapshot
 
 

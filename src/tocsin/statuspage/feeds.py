@@ -1,4 +1,4 @@
-"""Atom and RSS 2.0 feeds of a status page: each component's latest status change and each maintenance."""
+"""Atom and RSS 2.0 feeds of a status page: incident updates, component status changes and maintenance."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 
+from tocsin.statuspage.incidents import IncidentView, UpdateView
 from tocsin.statuspage.views import ComponentView, MaintenanceView, StatusPageView
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -34,23 +35,46 @@ def _status_entry(url: str, c: ComponentView) -> FeedEntry | None:
     )
 
 
+_MAINTENANCE = {
+    "scheduled": "Scheduled maintenance",
+    "in_progress": "Maintenance in progress",
+    "completed": "Maintenance completed",
+}
+
+
+def _maintenance_time(m: MaintenanceView, announced: datetime) -> datetime:
+    """Dated at its start while running, its end once completed, and (stable for a day) today before."""
+    if m.status == "completed":
+        return m.scheduled_until
+    return m.scheduled_for if m.status == "in_progress" else min(announced, m.scheduled_for)
+
+
 def _maintenance_entry(url: str, view: StatusPageView, m: MaintenanceView) -> FeedEntry:
-    running = m.status == "in_progress"
     names = ", ".join(c.name for c in view.components if c.id in m.components)
     when = f"{m.scheduled_for:%Y-%m-%d %H:%M} to {m.scheduled_until:%Y-%m-%d %H:%M UTC}"
     announced = view.updated_at.replace(hour=0, minute=0, second=0, microsecond=0)  # stable for a day
     return FeedEntry(
         id=f"{url}#maintenance-{m.id}-{m.status}",
-        title=f"{'Maintenance in progress' if running else 'Scheduled maintenance'}: {m.name}",
+        title=f"{_MAINTENANCE[m.status]}: {m.name}",
         summary=" ".join(filter(None, [f"{when}, affecting {names}.", m.description])),
-        updated=m.scheduled_for if running else min(announced, m.scheduled_for),
+        updated=_maintenance_time(m, announced),
+    )
+
+
+def _update_entry(url: str, i: IncidentView, u: UpdateView) -> FeedEntry:
+    return FeedEntry(
+        id=f"{url}#incident-{i.id}-update-{u.id}",
+        title=f"{i.name}: {u.status}",
+        summary=u.body,
+        updated=u.at,
     )
 
 
 def entries(view: StatusPageView, url: str) -> list[FeedEntry]:
     """The feed's items, newest first."""
-    found = [e for c in view.components if (e := _status_entry(url, c))]
-    found += [_maintenance_entry(url, view, m) for m in view.maintenances]
+    found = [_update_entry(url, i, u) for i in view.recent for u in i.updates]
+    found += [e for c in view.components if (e := _status_entry(url, c))]
+    found += [_maintenance_entry(url, view, m) for m in [*view.maintenances, *view.completed]]
     return sorted(found, key=lambda e: e.updated, reverse=True)
 
 

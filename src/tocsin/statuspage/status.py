@@ -78,3 +78,39 @@ def indicator(statuses: Iterable[ComponentStatus]) -> Indicator:
     """The page's banner: the worst component decides; maintenance only when nothing is failing."""
     found = set(statuses)
     return next((level for status, level in _LEVEL.items() if status in found), Indicator.NONE)
+
+
+SEVERITY = (  # best to worst; maintenance only shows when nothing worse is going on
+    ComponentStatus.OPERATIONAL,
+    ComponentStatus.MAINTENANCE,
+    ComponentStatus.DEGRADED,
+    ComponentStatus.PARTIAL_OUTAGE,
+    ComponentStatus.MAJOR_OUTAGE,
+)
+
+
+def worst(statuses: Iterable[ComponentStatus]) -> ComponentStatus:
+    """The worst of the statuses (operational when there are none)."""
+    return max(statuses, key=SEVERITY.index, default=ComponentStatus.OPERATIONAL)
+
+
+def effective_status(
+    monitors: ComponentStatus, override: ComponentStatus | None, impacts: Iterable[ComponentStatus]
+) -> ComponentStatus:
+    """What the page shows: a hand-set override replaces the monitors' verdict; open incidents can only worsen it."""
+    return worst([override if override is not None else monitors, *impacts])
+
+
+INCIDENT_LEVEL = {  # a component impact -> the incident's Statuspage `impact`
+    ComponentStatus.MAJOR_OUTAGE: Indicator.CRITICAL,
+    ComponentStatus.PARTIAL_OUTAGE: Indicator.MAJOR,
+    ComponentStatus.DEGRADED: Indicator.MINOR,
+    ComponentStatus.MAINTENANCE: Indicator.MAINTENANCE,
+    ComponentStatus.OPERATIONAL: Indicator.NONE,
+}
+LEVELS = (Indicator.NONE, Indicator.MAINTENANCE, Indicator.MINOR, Indicator.MAJOR, Indicator.CRITICAL)
+
+
+def worst_level(levels: Iterable[Indicator]) -> Indicator:
+    """The worst page-wide level of several (none when there are none)."""
+    return max(levels, key=LEVELS.index, default=Indicator.NONE)

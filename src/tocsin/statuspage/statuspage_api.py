@@ -1,9 +1,11 @@
-"""The Atlassian Statuspage API v2 shapes (`summary.json`, `status.json`, `components.json`) of a page view."""
+"""The Atlassian Statuspage API v2 shapes (summary, status, components, incidents, scheduled maintenances) of a view."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from tocsin.statuspage.incidents import IncidentView, UpdateView
 from tocsin.statuspage.views import ComponentView, MaintenanceView, StatusPageView, ident
 
 Json = dict[str, Any]
@@ -68,30 +70,112 @@ def components(view: StatusPageView) -> Json:
     return {"page": page(view), "components": [_component(view, c) for c in view.components] + _groups(view)}
 
 
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def _update(incident_id: str, u: UpdateView) -> Json:
+    at = u.at.isoformat()
+    affected = [a.model_dump() for a in u.affected]
+    return {
+        "id": u.id,
+        "status": u.status,
+        "body": u.body,
+        "incident_id": incident_id,
+        "created_at": at,
+        "updated_at": at,
+        "display_at": at,
+        "affected_components": affected or None,
+    }
+
+
+def incident(view: StatusPageView, i: IncidentView) -> Json:
+    """One incident in Statuspage's shape, with its public updates newest first."""
+    return {
+        "id": i.id,
+        "name": i.name,
+        "status": i.status,
+        "created_at": i.created_at.isoformat(),
+        "updated_at": i.updated_at.isoformat(),
+        "monitoring_at": _iso(i.monitoring_at),
+        "resolved_at": _iso(i.resolved_at),
+        "impact": i.impact.value,
+        "shortlink": f"{view.url}/history#incident-{i.id}",
+        "started_at": i.started_at.isoformat(),
+        "page_id": ident(view.slug),
+        "incident_updates": [_update(i.id, u) for u in i.updates],
+        "components": [_component(view, c) for c in view.components if c.id in i.components],
+    }
+
+
 def _maintenance(view: StatusPageView, m: MaintenanceView) -> Json:
     affected = [_component(view, c) for c in view.components if c.id in m.components]
+    start = m.scheduled_for.isoformat()
+    updates = [
+        {
+            "id": m.id + "-" + m.status,
+            "status": m.status,
+            "body": m.description or f"{m.name}: {m.status.replace('_', ' ')}",
+            "incident_id": m.id,
+            "created_at": start,
+            "updated_at": start,
+            "display_at": start,
+            "affected_components": None,
+        }
+    ]
     return {
         "id": m.id,
         "name": m.name,
         "status": m.status,
-        "created_at": None,
-        "updated_at": view.updated_at.isoformat(),
+        "created_at": start,
+        "updated_at": start,
         "monitoring_at": None,
-        "resolved_at": None,
+        "resolved_at": m.scheduled_until.isoformat() if m.status == "completed" else None,
         "impact": "maintenance",
-        "shortlink": view.url,
-        "scheduled_for": m.scheduled_for.isoformat(),
-        "scheduled_until": m.scheduled_until.isoformat(),
+        "shortlink": f"{view.url}/history",
+        "started_at": start,
         "page_id": ident(view.slug),
-        "incident_updates": [{"body": m.description}] if m.description else [],
+        "incident_updates": updates,
         "components": affected,
+        "scheduled_for": start,
+        "scheduled_until": m.scheduled_until.isoformat(),
     }
 
 
+def incidents(view: StatusPageView) -> Json:
+    """`incidents.json`: the 50 newest incidents of the last 90 days, resolved or not."""
+    return {"page": page(view), "incidents": [incident(view, i) for i in view.recent]}
+
+
+def unresolved(view: StatusPageView) -> Json:
+    """`incidents/unresolved.json`: incidents investigating, identified or monitoring."""
+    return {"page": page(view), "incidents": [incident(view, i) for i in view.incidents]}
+
+
+def _maintenances(view: StatusPageView, *states: str) -> Json:
+    chosen = [m for m in [*view.maintenances, *view.completed] if m.status in states]
+    return {"page": page(view), "scheduled_maintenances": [_maintenance(view, m) for m in chosen]}
+
+
+def scheduled_maintenances(view: StatusPageView) -> Json:
+    """`scheduled-maintenances.json`: upcoming, in progress, and completed in the last 30 days."""
+    return _maintenances(view, "scheduled", "in_progress", "completed")
+
+
+def upcoming(view: StatusPageView) -> Json:
+    """`scheduled-maintenances/upcoming.json`: maintenance not started yet."""
+    return _maintenances(view, "scheduled")
+
+
+def active(view: StatusPageView) -> Json:
+    """`scheduled-maintenances/active.json`: maintenance in progress."""
+    return _maintenances(view, "in_progress")
+
+
 def summary(view: StatusPageView) -> Json:
-    """`summary.json`: page, banner, components, incidents (none yet) and scheduled maintenances."""
+    """`summary.json`: page, banner, components, unresolved incidents, upcoming and in-progress maintenance."""
     return status(view) | {
         "components": components(view)["components"],
-        "incidents": [],
-        "scheduled_maintenances": [_maintenance(view, m) for m in view.maintenances],
+        "incidents": unresolved(view)["incidents"],
+        "scheduled_maintenances": _maintenances(view, "scheduled", "in_progress")["scheduled_maintenances"],
     }

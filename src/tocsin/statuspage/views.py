@@ -1,19 +1,34 @@
-"""The typed view of one status page, built from the runtime: the HTML page and every JSON shape read it."""
+"""The typed view of one status page, from the runtime and the store: the page and every JSON shape read it."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
 from tocsin.alerting.maintenance import MaintenanceWindow
 from tocsin.runtime import Runtime
+from tocsin.statuspage import incidents as inc
 from tocsin.statuspage import status as st
 from tocsin.statuspage import uptime as up
-from tocsin.statuspage.config import StatusComponent, StatusPageConfig
-from tocsin.statuspage.maintenance import covers, spans_for
+from tocsin.statuspage.config import StatusComponent, StatusPageConfig, Theme
+from tocsin.statuspage.maintenance import covers, occurrences, spans_for
+from tocsin.store.status_incidents import PageIncident, page_incidents
+from tocsin.store.status_pages import StatusPageStore
+
+RECENT_DAYS = 90  # incidents resolved this long ago still show in the bars and incidents.json
+RECENT_INCIDENTS = 50  # as Statuspage's incidents.json
+COMPLETED_DAYS = 30  # completed maintenance listed in scheduled-maintenances.json and the feeds
+
+
+class BarIncident(BaseModel):
+    """An incident that touched a day of a component."""
+
+    id: str
+    name: str
 
 
 class BarView(BaseModel):
@@ -26,10 +41,11 @@ class BarView(BaseModel):
     maintenance: bool
     css: str
     label: str
+    incidents: list[BarIncident] = []
 
 
 class ComponentView(BaseModel):
-    """One component with its status and 90 days of bars."""
+    """One component with its status and 90 days of bars (none when it is set by hand)."""
 
     id: str
     name: str
@@ -38,6 +54,7 @@ class ComponentView(BaseModel):
     group_id: str | None
     position: int
     status: st.ComponentStatus
+    monitored: bool = True  # False: the component has no monitors and is set by hand
     changed_at: datetime | None = None  # when a monitor of the component last changed status
     uptime_90d: float | None
     uptime_30d: float | None
@@ -50,7 +67,7 @@ class MaintenanceView(BaseModel):
     id: str
     name: str
     description: str
-    status: str  # in_progress or scheduled, as Statuspage names them
+    status: str  # scheduled, in_progress or completed, as Statuspage names them
     scheduled_for: datetime
     scheduled_until: datetime
     components: list[str]  # component ids
@@ -63,12 +80,32 @@ class StatusPageView(BaseModel):
     title: str
     description: str
     logo: str | None
+    logo_alt: str
+    theme: Theme
     url: str
     updated_at: datetime
     indicator: st.Indicator
     status_description: str
     components: list[ComponentView]
-    maintenances: list[MaintenanceView]
+    maintenances: list[MaintenanceView]  # in progress and upcoming, soonest first
+    completed: list[MaintenanceView] = []  # ended in the last 30 days, newest first
+    incidents: list[inc.IncidentView] = []  # unresolved, newest first
+    recent: list[inc.IncidentView] = []  # the 50 newest of the last 90 days, resolved or not
+
+
+@dataclass(frozen=True, slots=True)
+class PageData:
+    """What a page shows from the store: hand-set statuses and its recent incidents."""
+
+    overrides: Mapping[str, st.ComponentStatus] = field(default_factory=dict)
+    incidents: Sequence[PageIncident] = ()
+
+
+async def page_data(rt: Runtime, slug: str, now: datetime) -> PageData:
+    """Read the page's overrides and its incidents of the last 90 days (and every unresolved one)."""
+    overrides = {o.component: st.ComponentStatus(o.status) for o in await StatusPageStore(rt.store).overrides(slug)}
+    found = await page_incidents(rt.store.database, slug, now - timedelta(days=RECENT_DAYS))
+    return PageData(overrides, found)
 
 
 def ident(*parts: str) -> str:
@@ -76,7 +113,10 @@ def ident(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:12]
 
 
-def _bar(bar: up.DayBar) -> BarView:
+def _bar(bar: up.DayBar, touched: Sequence[inc.IncidentView]) -> BarView:
+    label = up.bar_label(bar)
+    if touched:
+        label += "; incidents: " + ", ".join(i.name for i in touched)
     return BarView(
         day=bar.day.isoformat(),
         total=bar.total,
@@ -84,28 +124,50 @@ def _bar(bar: up.DayBar) -> BarView:
         uptime=bar.uptime,
         maintenance=bar.maintenance,
         css=up.bar_class(bar),
-        label=up.bar_label(bar),
+        label=label,
+        incidents=[BarIncident(id=i.id, name=i.name) for i in touched],
     )
 
 
-async def _component(rt: Runtime, page: str, index: int, spec: StatusComponent, now: datetime) -> ComponentView:
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """What every component of one page is built from."""
+
+    slug: str
+    now: datetime
+    data: PageData
+    incidents: Sequence[inc.IncidentView]  # the page's recent incidents
+    impacts: Mapping[str, list[st.ComponentStatus]]  # component name -> unresolved incidents' impacts
+
+
+async def _bars(rt: Runtime, spec: StatusComponent, now: datetime) -> list[up.DayBar]:
+    if not spec.monitors:
+        return []
     windows = rt.alerts.setup.maintenance
-    since = up.day_start(up.first_day(now))
-    buckets = [b for m in spec.monitors for b in await rt.store.buckets(m, since, now + timedelta(days=1), "day")]
-    bars = up.daily_bars(buckets, spans_for(windows, spec.monitors, since, now + timedelta(days=1)), now)
-    views = [_monitor(rt, windows, m, now) for m in spec.monitors]
+    since, until = up.day_start(up.first_day(now)), now + timedelta(days=1)
+    buckets = [b for m in spec.monitors for b in await rt.store.buckets(m, since, until, "day")]
+    return up.daily_bars(buckets, spans_for(windows, spec.monitors, since, until), now)
+
+
+async def _component(rt: Runtime, ctx: _Context, index: int, spec: StatusComponent) -> ComponentView:
+    component_id = ident(ctx.slug, spec.name)
+    bars = await _bars(rt, spec, ctx.now)
+    days = inc.by_day(ctx.incidents, component_id, up.first_day(ctx.now), up.DAYS) if bars else {}
+    windows = rt.alerts.setup.maintenance
+    monitors = st.component_status([_monitor(rt, windows, m, ctx.now) for m in spec.monitors])
     return ComponentView(
-        id=ident(page, spec.name),
+        id=component_id,
         name=spec.name,
         description=spec.description,
         group=spec.group,
-        group_id=ident(page, "group", spec.group) if spec.group else None,
+        group_id=ident(ctx.slug, "group", spec.group) if spec.group else None,
         position=index + 1,
-        status=st.component_status(views),
+        status=st.effective_status(monitors, ctx.data.overrides.get(spec.name), ctx.impacts.get(spec.name, [])),
+        monitored=bool(spec.monitors),
         changed_at=_changed_at(rt, spec.monitors),
         uptime_90d=up.uptime(bars),
         uptime_30d=up.uptime(bars[-30:]),
-        bars=[_bar(b) for b in bars],
+        bars=[_bar(b, days.get(b.day, [])) for b in bars],
     )
 
 
@@ -120,60 +182,85 @@ def _changed_at(rt: Runtime, monitors: Sequence[str]) -> datetime | None:
     return max((s.since for s in states if s and s.since), default=None)
 
 
-def _maintenances(
-    page: StatusPageConfig, components: list[ComponentView], rt: Runtime, now: datetime
+def _hit(w: MaintenanceWindow, page: StatusPageConfig) -> list[str]:
+    """Ids of the page's components with a monitor the window covers."""
+    return [ident(page.slug, c.name) for c in page.components if any(covers(w, m) for m in c.monitors)]
+
+
+def _maintenance(
+    slug: str, w: MaintenanceWindow, span: tuple[datetime, datetime], hit: list[str], now: datetime
+) -> MaintenanceView:
+    start, end = span
+    state = "completed" if end <= now else "in_progress" if start <= now else "scheduled"
+    return MaintenanceView(
+        id=ident(slug, w.name, start.isoformat()),
+        name=w.name,
+        description=w.description,
+        status=state,
+        scheduled_for=start,
+        scheduled_until=end,
+        components=hit,
+    )
+
+
+def maintenances_between(
+    rt: Runtime, page: StatusPageConfig, since: datetime, until: datetime, now: datetime
 ) -> list[MaintenanceView]:
+    """Occurrences overlapping `[since, until)` of the windows covering the page's monitors, oldest first."""
     out = []
     for w in rt.alerts.setup.maintenance:
-        hit = [
-            c.id
-            for c, spec in zip(components, page.components, strict=True)
-            if any(covers(w, m) for m in spec.monitors)
-        ]
-        if not hit:
-            continue
-        for start, end in w.next_occurrences(now, 3):
-            state = "in_progress" if start <= now < end else "scheduled"
-            out.append(
-                MaintenanceView(
-                    id=ident(page.slug, w.name, start.isoformat()),
-                    name=w.name,
-                    description=w.description,
-                    status=state,
-                    scheduled_for=start,
-                    scheduled_until=end,
-                    components=hit,
-                )
-            )
+        if hit := _hit(w, page):
+            out += [_maintenance(page.slug, w, span, hit, now) for span in occurrences(w, since, until)]
+    return sorted(out, key=lambda m: m.scheduled_for)
+
+
+def _maintenances(rt: Runtime, page: StatusPageConfig, now: datetime) -> list[MaintenanceView]:
+    out = []
+    for w in rt.alerts.setup.maintenance:
+        if hit := _hit(w, page):
+            out += [_maintenance(page.slug, w, span, hit, now) for span in w.next_occurrences(now, 3)]
     return sorted(out, key=lambda m: m.scheduled_for)
 
 
 def page_url(rt: Runtime, page: StatusPageConfig) -> str:
-    """The public address of the page: its custom domain, else `server.external_url` + `/status/{slug}`."""
+    """The public address of the page: its custom domain's root, else `server.external_url` + `/status/{slug}`."""
     if page.custom_domain:
-        return f"https://{page.custom_domain}/status/{page.slug}"
+        return f"https://{page.custom_domain}"
     base = (rt.loaded.config.server.external_url or "").rstrip("/")
     return f"{base}/status/{page.slug}"
 
 
-async def status_page(rt: Runtime, page: StatusPageConfig, now: datetime) -> StatusPageView:
-    """Build the view of one page at `now`."""
-    components = [await _component(rt, page.slug, i, c, now) for i, c in enumerate(page.components)]
-    level = st.indicator(c.status for c in components)
+def component_ids(page: StatusPageConfig) -> dict[str, str]:
+    """Component name -> id on this page."""
+    return {c.name: ident(page.slug, c.name) for c in page.components}
+
+
+async def status_page(
+    rt: Runtime, page: StatusPageConfig, now: datetime, data: PageData | None = None
+) -> StatusPageView:
+    """Build the view of one page at `now` (reading its overrides and incidents unless `data` is given)."""
+    data = data if data is not None else await page_data(rt, page.slug, now)
+    ids = component_ids(page)
+    found = [inc.incident_view(i, ids) for i in data.incidents]
+    ctx = _Context(page.slug, now, data, found, inc.open_impacts(data.incidents))
+    components = [await _component(rt, ctx, i, c) for i, c in enumerate(page.components)]
+    unresolved = [i for i in found if not i.resolved]
+    level = st.worst_level([st.indicator(c.status for c in components), *(i.impact for i in unresolved)])
+    past = maintenances_between(rt, page, now - timedelta(days=COMPLETED_DAYS), now, now)
     return StatusPageView(
         slug=page.slug,
         title=page.title,
         description=page.description,
         logo=page.logo,
+        logo_alt=page.logo_alt or f"{page.title} logo",
+        theme=page.theme,
         url=page_url(rt, page),
         updated_at=now,
         indicator=level,
         status_description=st.DESCRIPTIONS[level],
         components=components,
-        maintenances=_maintenances(page, components, rt, now),
+        maintenances=_maintenances(rt, page, now),
+        completed=[m for m in reversed(past) if m.status == "completed"],
+        incidents=unresolved,
+        recent=found[:RECENT_INCIDENTS],
     )
-
-
-def find_page(rt: Runtime, slug: str) -> StatusPageConfig | None:
-    """The configured page with this slug, if any."""
-    return next((p for p in rt.loaded.config.status_pages if p.slug == slug), None)

@@ -6,12 +6,13 @@ accepted alert or an enqueued notification is committed before the caller goes o
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tocsin.alerting.alert import Alert
@@ -155,6 +156,7 @@ class AlertStore:
 
     def __init__(self, store: Store) -> None:
         self._db, self._writer = store.database, store.writer
+        self._settling: list[tuple[int, dict[str, Any], Attempt, asyncio.Future[None]]] = []  # see settle()
 
     # alerts
 
@@ -269,7 +271,7 @@ class AlertStore:
                 log_row,
             )
             if delivery is not None:
-                await conn.execute(insert(outbox), _delivery_row(delivery, now))
+                await conn.execute(insert(outbox), delivery_row(delivery, now))
 
         await self._writer.run(job)
 
@@ -308,11 +310,48 @@ class AlertStore:
         if next_attempt is not None:
             values["next_attempt_ms"] = to_ms(next_attempt)
 
-        async def job(conn: AsyncConnection) -> None:
-            await conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
-            await conn.execute(insert(delivery_attempts), _attempt_row(attempt))
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._settling.append((row_id, values, attempt, future))
+        if len(self._settling) == 1:  # the first since the last batch was taken: it runs the batch
+            await self._settle_batch()
+        await future
 
-        await self._writer.run(job)
+    async def _settle_batch(self) -> None:
+        """Commit every settle queued by the time the writer gets to it in one transaction.
+
+        Why: the outbox worker settles a claimed batch concurrently; one transaction per row
+        made settling, not sending, the limit of a large fan-out (10k subscriber emails).
+        """
+        taken: list[tuple[int, dict[str, Any], Attempt, asyncio.Future[None]]] = []
+
+        async def job(conn: AsyncConnection) -> None:
+            taken.extend(self._settling)
+            self._settling.clear()
+            shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # rows settled alike share one executemany
+            for row_id, values, _, _ in taken:
+                params = {f"v_{k}": v for k, v in values.items() if k != "attempts"}
+                shapes.setdefault(tuple(sorted(params)), []).append({"v_id": row_id, **params})
+            for names, rows in shapes.items():
+                sets: dict[str, Any] = {name[2:]: bindparam(name) for name in names}
+                stmt = (
+                    update(outbox)
+                    .where(outbox.c.id == bindparam("v_id"))
+                    .values(attempts=outbox.c.attempts + 1, **sets)
+                )
+                await conn.execute(stmt, rows)
+            await conn.execute(insert(delivery_attempts), [_attempt_row(a) for _, _, a, _ in taken])
+
+        error: BaseException | None = None
+        try:
+            await self._writer.run(job)
+        except Exception as exc:  # handed to every caller in the batch
+            error = exc
+        if not taken:  # the job never ran (the store is closed): fail what is queued
+            taken.extend(self._settling)
+            self._settling.clear()
+        for *_, future in taken:
+            if not future.done():
+                future.set_exception(error) if error else future.set_result(None)
 
     async def retry(self, row_id: int, now: datetime, entry: AuditEntry | None = None) -> bool:
         """Put a dead delivery back in the queue (audited in the same transaction); False unless it was dead."""
@@ -362,7 +401,8 @@ class AlertStore:
             return {status: int(n) for status, n in await conn.execute(query)}
 
 
-def _delivery_row(d: Delivery, now: datetime) -> dict[str, Any]:
+def delivery_row(d: Delivery, now: datetime, due: datetime | None = None) -> dict[str, Any]:
+    """An outbox row queued at `now`, due at `due` (default now); every enqueuer writes this shape."""
     return {
         "idempotency_key": d.idempotency_key,
         "group_key": d.group_key,
@@ -374,7 +414,7 @@ def _delivery_row(d: Delivery, now: datetime) -> dict[str, Any]:
         "status": "pending",
         "attempts": 0,
         "created_at_ms": to_ms(now),
-        "next_attempt_ms": to_ms(now),
+        "next_attempt_ms": to_ms(due or now),
     }
 
 

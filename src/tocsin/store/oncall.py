@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tocsin.oncall.state import Ack, Escalation
 from tocsin.store.alert_tables import outbox
-from tocsin.store.alerting import Delivery
+from tocsin.store.alerting import Delivery, delivery_row
 from tocsin.store.oncall_overrides import OverrideStore
 from tocsin.store.oncall_tables import (
     oncall_change_events,
@@ -93,22 +93,6 @@ def _escalation(m: Any) -> Escalation:
     )
 
 
-def _outbox_row(d: Delivery, at: datetime, now: datetime) -> dict[str, Any]:
-    return {
-        "idempotency_key": d.idempotency_key,
-        "group_key": d.group_key,
-        "receiver": d.receiver,
-        "integration": d.integration,
-        "channel": d.channel,
-        "reason": d.reason,
-        "payload": d.payload,
-        "status": "pending",
-        "attempts": 0,
-        "created_at_ms": to_ms(now),
-        "next_attempt_ms": to_ms(at),
-    }
-
-
 @functools.cache
 def _upsert_escalations(dialect: str) -> Any:
     """The escalation upsert, built once per dialect (building `excluded` costs more than running it)."""
@@ -127,7 +111,7 @@ def _insert_outbox(dialect: str) -> Any:
 async def _enqueue(conn: AsyncConnection, deliveries: Sequence[tuple[Delivery, datetime]], now: datetime) -> None:
     """Insert outbox rows, skipping any whose idempotency key is already queued."""
     if deliveries:
-        await conn.execute(_insert_outbox(conn.dialect.name), [_outbox_row(d, at, now) for d, at in deliveries])
+        await conn.execute(_insert_outbox(conn.dialect.name), [delivery_row(d, now, at) for d, at in deliveries])
 
 
 class OncallStore:

@@ -22,6 +22,8 @@ from tocsin.web.api import (
     alertmanager,
     alerts,
     heartbeat,
+    incident_actions,
+    incident_updates,
     incidents,
     ingest,
     monitor_edits,
@@ -30,11 +32,16 @@ from tocsin.web.api import (
     oncall_overrides,
     ops,
     pagerduty,
+    postmortems,
+    reports,
     slos,
+    subscriptions,
 )
+from tocsin.web.api import status_pages as status_pages_api
 from tocsin.web.auth import AccessService, SessionPolicy
 from tocsin.web.bodies import malformed
 from tocsin.web.guard import AccessGuard
+from tocsin.web.status_domains import StatusDomains
 from tocsin.web.ui import (
     alert_pages,
     auth_pages,
@@ -44,9 +51,14 @@ from tocsin.web.ui import (
     oncall_pages,
     overview_pages,
     pages,
+    postmortem_pages,
+    report_pages,
     settings_pages,
     slo_pages,
+    status_console,
     status_pages,
+    subscription_pages,
+    update_pages,
 )
 from tocsin.web.ui.render import error_page
 
@@ -141,10 +153,12 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True, test_clock: b
     app = FastAPI(title="tocsin", version=tocsin.__version__, lifespan=lifespan)
     app.state.runtime = runtime
     app.state.templates = pages.templates()
+    app.state.templates.env.globals["subscribable"] = subscription_pages.subscribable(runtime)  # Subscribe link
     app.state.access = AccessService(lambda: runtime.store.access, lambda: session_policy(runtime))
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_middleware(AccessGuard)
+    app.add_middleware(StatusDomains)  # outside the guard: a status domain's paths are mapped before routing
     for router in ROUTERS:
         app.include_router(router)
     if test_clock:
@@ -168,22 +182,33 @@ ROUTERS = (
     oncall_overrides.router,
     acklinks.router,
     alerts.router,
+    incident_updates.router,  # before incidents: /incidents/templates is not an incident id
     incidents.router,
+    incident_actions.router,
+    postmortems.router,
     heartbeat.router,
     monitors.router,
     monitor_edits.router,
     accounts.router,
     slos.router,
+    reports.router,
     auth_pages.router,
     overview_pages.router,
     monitor_forms.router,
     pages.router,
     alert_pages.router,
     incident_pages.router,
+    update_pages.router,
+    postmortem_pages.router,
     settings_pages.router,
     slo_pages.router,
+    report_pages.router,
     oncall_pages.router,
     status_pages.router,
+    status_console.router,
+    status_pages_api.router,
+    subscription_pages.router,
+    subscriptions.router,
     nav.router,
 )
 

@@ -93,7 +93,32 @@ async def events_section(runtime: Runtime, now: datetime) -> OverviewSection:
     return OverviewSection(key="events", title="Recent alert events", items=items, empty="No alert events yet.")
 
 
-SECTIONS: list[SectionProvider] = [monitors_section, events_section]
+async def overdue_actions_section(runtime: Runtime, now: datetime) -> OverviewSection | None:
+    """Follow-up actions past their due date and not done, most overdue first; nothing when there are none."""
+    found = await runtime.incidents.actions.store.find(overdue_at=now, limit=MAX_ITEMS + 1)
+    if not found:
+        return None
+    items = [
+        OverviewItem(
+            title=a.title,
+            status="overdue",
+            href=f"/incidents/{a.incident_id}",
+            detail=f"incident #{a.incident_id} · {a.kind} · {a.owner or 'no owner'} · {a.status.replace('_', ' ')}",
+            since=a.due,
+        )
+        for a in found[:MAX_ITEMS]
+    ]
+    more = f"{MAX_ITEMS}+ overdue; " if len(found) > MAX_ITEMS else ""
+    return OverviewSection(
+        key="overdue_actions",
+        title="Overdue follow-up actions",
+        items=items,
+        empty="No follow-up action is overdue.",
+        summary=f"{more}GET /api/v1/actions?overdue=true lists them all",
+    )
+
+
+SECTIONS: list[SectionProvider] = [monitors_section, overdue_actions_section, events_section]
 
 
 async def overview(runtime: Runtime, now: datetime, providers: list[SectionProvider] | None = None) -> Overview:

@@ -7,22 +7,41 @@ functions as the API, so every change is timelined and audited; the CSRF check i
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
-from tocsin.incidents.model import ROLES, SEVERITIES, Severity, Status
+from tocsin.incidents.actions import KINDS, STATUSES
+from tocsin.incidents.model import IMPACTS, MILESTONES, Status
 from tocsin.web import incident_views as v
 from tocsin.web.api.alerts import group_detail
-from tocsin.web.api.incidents import ChangeRequest, DeclareRequest, add_note, change_incident, declare_incident, detail
+from tocsin.web.api.incident_actions import ActionRequest, change_action, create_action
+from tocsin.web.api.incidents import (
+    ChangeRequest,
+    DeclareRequest,
+    EntryRequest,
+    ImpactRequest,
+    add_note,
+    change_incident,
+    declare_incident,
+    detail,
+    edit_entry,
+    roles,
+    severities,
+)
 from tocsin.web.api.incidents import service as incident_service
+from tocsin.web.deps import runtime
+from tocsin.web.incident_targets import known_components, known_services
 from tocsin.web.ui.forms import form_text, form_values
 from tocsin.web.ui.render import error_page, render, twin
 
 router = APIRouter(include_in_schema=False)
 RECENT = 50  # closed incidents shown under the open ones
-DEFAULT_SEVERITY = Severity.SEV3
+LOCAL = "%Y-%m-%dT%H:%M:%S"  # what <input type="datetime-local" step="1"> posts; the console's times are UTC
 
 
 class IncidentPage(BaseModel):
@@ -36,14 +55,15 @@ class DeclareForm(BaseModel):
     """The declare form, possibly prefilled from an alert group, with the reason it was refused."""
 
     title: str = ""
-    severity: str = DEFAULT_SEVERITY.value
+    severity: str = ""  # the form preselects the middle of the configured levels
     summary: str = ""
     group_key: str = ""
     error: str | None = None
 
 
 async def _incident_page(request: Request) -> IncidentPage:
-    found = [v.incident_view(i) for i in await incident_service(request).store.find()]
+    levels = severities(request)
+    found = [v.incident_view(i, levels) for i in await incident_service(request).store.find()]
     open_ = [i for i in found if i.status != Status.RESOLVED.value]
     recent = [i for i in found if i.status == Status.RESOLVED.value][:RECENT]
     return IncidentPage(open=open_, recent=recent)
@@ -72,7 +92,10 @@ async def _prefilled(request: Request, key: str) -> DeclareForm:
 
 
 def _declare_form(request: Request, form: DeclareForm, status: int = 200) -> Response:
-    return render(request, "incident_form.html", form, status=status, active="incidents", severities=SEVERITIES)
+    levels = severities(request)
+    if not form.severity:
+        form = form.model_copy(update={"severity": list(levels)[len(levels) // 2]})
+    return render(request, "incident_form.html", form, status=status, active="incidents", severities=levels)
 
 
 @router.get("/incidents/new")
@@ -87,14 +110,18 @@ async def declare_form(request: Request) -> Response:
     data = await form_values(request)
     form = DeclareForm(
         title=form_text(data, "title"),
-        severity=form_text(data, "severity") or DEFAULT_SEVERITY.value,
+        severity=form_text(data, "severity"),
         summary=form_text(data, "summary"),
         group_key=form_text(data, "group_key"),
     )
     if not form.title.strip():
         return _declare_form(request, form.model_copy(update={"error": "title: give the incident a title"}), 400)
     body = DeclareRequest(
-        title=form.title[:300], severity=form.severity, summary=form.summary, group_key=form.group_key or None
+        title=form.title[:300],
+        severity=form.severity,
+        summary=form.summary[:20_000],
+        group_key=form.group_key or None,
+        source="alert_group" if form.group_key else "console",
     )
     try:
         created = await declare_incident(request, body)
@@ -109,7 +136,11 @@ async def incident_json(request: Request, incident_id: int) -> JSONResponse:
     return twin(await detail(request, incident_id))
 
 
-def _incident(request: Request, view: v.IncidentDetail, error: str | None = None, status: int = 200) -> Response:
+async def _incident(request: Request, view: v.IncidentDetail, error: str | None = None, status: int = 200) -> Response:
+    rt = runtime(request)
+    components = await known_components(rt)
+    targets = [("service", "", name) for name in known_services(rt)]
+    targets += [("component", page, name) for page, names in components.items() for name in names]
     return render(
         request,
         "incident.html",
@@ -117,16 +148,21 @@ def _incident(request: Request, view: v.IncidentDetail, error: str | None = None
         status=status,
         active="incidents",
         error=error,
-        severities=SEVERITIES,
-        roles=ROLES,
+        severities=severities(request),
+        roles=roles(request),
         timeline=list(reversed(view.timeline)),
+        local_times={n: at.astimezone(UTC).strftime(LOCAL) if at else "" for n, at in view.incident.times.items()},
+        targets=targets,
+        impacts=IMPACTS,
+        action_kinds=KINDS,
+        action_statuses=STATUSES,
     )
 
 
 @router.get("/incidents/{incident_id}")
 async def incident_page(request: Request, incident_id: int) -> Response:
-    """An incident: record, roles, times, linked alert groups, the timeline newest first, and edit forms."""
-    return _incident(request, await detail(request, incident_id))
+    """An incident: record, impacts, roles, times, alert groups, actions, the timeline newest first, and forms."""
+    return await _incident(request, await detail(request, incident_id))
 
 
 def _change(data: FormData) -> ChangeRequest:
@@ -153,7 +189,54 @@ async def _refused(request: Request, incident_id: int, exc: HTTPException) -> Re
         return error_page(request, 409, _stale(incident_id, str(exc.detail)))
     if exc.status_code != 400:
         raise exc
-    return _incident(request, await detail(request, incident_id), str(exc.detail), 400)
+    return await _incident(request, await detail(request, incident_id), str(exc.detail), 400)
+
+
+async def _apply(request: Request, incident_id: int, change: Any) -> Response:
+    """Run one form's change; back to the incident's page, or the refusal (400 page, 409 page)."""
+    try:
+        await change
+    except HTTPException as exc:
+        return await _refused(request, incident_id, exc)
+    except ValidationError as exc:
+        return await _refused(request, incident_id, HTTPException(400, _first_error(exc)))
+    return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+
+
+def _version(data: FormData) -> int:
+    version = form_text(data, "version")
+    if not version.isdigit():
+        raise HTTPException(400, "version: the form lost the incident's version; reload the page")
+    return int(version)
+
+
+def _when(data: FormData, key: str) -> datetime | None:
+    """A posted datetime-local value read as UTC; None when empty."""
+    text = form_text(data, key).strip()
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    except ValueError:
+        raise HTTPException(400, f"{key}: {text!r} is not a date and time (YYYY-MM-DDTHH:MM)") from None
+
+
+def _edit(data: FormData, current: v.IncidentView) -> ChangeRequest:
+    """The title, summary and time edits of the record form: only what differs from what the page showed."""
+    fields: dict[str, Any] = {"title": form_text(data, "title"), "summary": form_text(data, "summary")}
+    times: dict[str, datetime | None] = {}
+    for name in MILESTONES:
+        if name not in data:
+            continue
+        shown = current.times.get(name)
+        if form_text(data, name).strip() != (shown.astimezone(UTC).strftime(LOCAL) if shown else ""):
+            times[name] = _when(data, name)
+    return ChangeRequest.model_validate({"version": _version(data), **fields, "times": times})
 
 
 @router.post("/incidents/{incident_id}/change")
@@ -164,6 +247,80 @@ async def change_form(request: Request, incident_id: int) -> Response:
     except HTTPException as exc:
         return await _refused(request, incident_id, exc)
     return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
+
+
+@router.post("/incidents/{incident_id}/edit")
+async def edit_form(request: Request, incident_id: int) -> Response:
+    """The record form: title, summary and the five times (UTC) at the posted version (audited)."""
+    data = await form_values(request)
+    current = (await detail(request, incident_id)).incident
+
+    async def run() -> None:
+        await change_incident(request, incident_id, _edit(data, current))
+
+    return await _apply(request, incident_id, run())
+
+
+@router.post("/incidents/{incident_id}/impacts")
+async def impacts_form(request: Request, incident_id: int) -> Response:
+    """The impact form: set (or with `none`, remove) one service's or component's impact, keeping the others."""
+    data = await form_values(request)
+    current = (await detail(request, incident_id)).incident
+
+    async def run() -> None:
+        kind, _, rest = form_text(data, "target").partition(":")
+        page, _, name = rest.partition("/") if kind == "component" else ("", "", rest)
+        keep = [i for i in current.impacts if (i.kind, i.page, i.name) != (kind, page, name)]
+        impact = form_text(data, "impact")
+        new = [ImpactRequest(kind=kind, page=page, name=name, impact=impact)] if impact != "none" else []
+        impacts = [ImpactRequest(**i.model_dump()) for i in keep] + new
+        await change_incident(request, incident_id, ChangeRequest(version=_version(data), impacts=impacts))
+
+    return await _apply(request, incident_id, run())
+
+
+@router.post("/incidents/{incident_id}/timeline/{entry_id}")
+async def entry_form(request: Request, incident_id: int, entry_id: int) -> Response:
+    """The timeline buttons and edit form: pin/unpin, hide/show in the postmortem, reword (audited)."""
+    data = await form_values(request)
+    flags = {"pin": ("pinned", True), "unpin": ("pinned", False), "hide": ("hidden", True), "show": ("hidden", False)}
+    op = form_text(data, "op")
+    body: dict[str, Any] = dict([flags[op]]) if op in flags else {"text": form_text(data, "text")[:10_000]}
+    return await _apply(request, incident_id, edit_entry(request, incident_id, entry_id, EntryRequest(**body)))
+
+
+@router.post("/incidents/{incident_id}/actions")
+async def action_form(request: Request, incident_id: int) -> Response:
+    """The new-action form (audited; no version: actions are their own records)."""
+    data = await form_values(request)
+
+    async def run() -> None:
+        due = _when(data, "due")
+        body = ActionRequest(
+            title=form_text(data, "title"),
+            owner=form_text(data, "owner").strip() or None,
+            kind=form_text(data, "kind") or "prevent",
+            due=due,
+        )
+        await create_action(request, incident_id, body)
+
+    return await _apply(request, incident_id, run())
+
+
+@router.post("/incidents/{incident_id}/actions/{action_id}")
+async def action_change_form(request: Request, incident_id: int, action_id: int) -> Response:
+    """An action's row form: status, owner and due date (an empty owner or due clears it)."""
+    data = await form_values(request)
+
+    async def run() -> None:
+        values: dict[str, Any] = {k: form_text(data, k) for k in ("status", "kind") if form_text(data, k)}
+        if "owner" in data:
+            values["owner"] = form_text(data, "owner").strip() or None
+        if "due" in data:
+            values["due"] = _when(data, "due")
+        await change_action(request, incident_id, action_id, values)
+
+    return await _apply(request, incident_id, run())
 
 
 @router.post("/incidents/{incident_id}/notes")

@@ -34,7 +34,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("oncall", "On-call", "/oncall", True),
     NavItem("incidents", "Incidents", "/incidents", True),
     NavItem("slos", "SLOs", "/slos", True),
-    NavItem("status-pages", "Status pages", "/status-pages", False, "public status pages, components and notices"),
+    NavItem("reports", "Reports", "/reports", True),
+    NavItem("status-pages", "Status pages", "/status-pages", True),
     NavItem("settings", "Settings", "/settings", True),
 )
 

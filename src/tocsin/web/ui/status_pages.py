@@ -1,9 +1,11 @@
-"""Public status pages (no sign-in): the page, its `.json` twin, Statuspage API v2 shapes, feeds and SVG badges.
+"""Public status pages (no sign-in): the page, its history, `.json` twins, Statuspage API v2 shapes, feeds, badges.
 
 Every answer carries an `ETag` and `Cache-Control: public, max-age=30`, and a matching
 `If-None-Match` gets 304, so a busy page costs little. Views and renders are cached per page
 (statuspage/cache.py); when the store cannot be read, the last good render is served with
-`X-Tocsin-Stale: 1` (and a visible marker on the page) instead of an error.
+`X-Tocsin-Stale: 1` (and a visible marker on the page) instead of an error. Pages come from
+the config file and the console (statuspage/registry.py); on a page's custom domain the same
+routes answer at the root (web/status_domains.py), so links are written relative to `base`.
 """
 
 from __future__ import annotations
@@ -14,39 +16,65 @@ from collections.abc import Callable
 from html import escape
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
-from tocsin.statuspage import badges, feeds
+from tocsin.statuspage import badges, feeds, themes
 from tocsin.statuspage import statuspage_api as api
 from tocsin.statuspage.cache import PageCache, PageUnavailable, Served, fingerprint
-from tocsin.statuspage.views import ComponentView, StatusPageView, find_page, status_page
+from tocsin.statuspage.config import StatusPageConfig
+from tocsin.statuspage.history import HistoryView, history, page_of
+from tocsin.statuspage.registry import Registry, registry
+from tocsin.statuspage.views import ComponentView, StatusPageView, status_page
 from tocsin.web.deps import runtime
 
 router = APIRouter(include_in_schema=False)
 CACHE_CONTROL = "public, max-age=30"
-
+BASE = "tocsin.status_base"  # set in the ASGI scope by the custom-domain middleware ("" at a domain's root)
 
 Render = Callable[[StatusPageView, bool], bytes]
 
 
-def _cache(request: Request) -> PageCache:
+def _cache(request: Request, name: str = "status_page_cache") -> PageCache[Any]:
     state = request.app.state
-    if not hasattr(state, "status_page_cache"):
-        state.status_page_cache = PageCache()
-    cache: PageCache = state.status_page_cache
+    if not hasattr(state, name):
+        setattr(state, name, PageCache())
+    cache: PageCache[Any] = getattr(state, name)
     return cache
 
 
-async def _served(request: Request, slug: str) -> Served:
+def pages(request: Request) -> Registry:
+    """The merged registry of config and console pages."""
+    return registry(request.app.state, runtime(request))
+
+
+def base(request: Request, slug: str) -> str:
+    """The path the page's links start from: `/status/{slug}`, or "" on its custom domain."""
+    found = request.scope.get(BASE)
+    return found if isinstance(found, str) else f"/status/{slug}"
+
+
+async def _page(request: Request, slug: str) -> StatusPageConfig:
+    found = pages(request)
+    await found.refresh()
+    entry = found.find(slug)
+    if entry is None:
+        raise HTTPException(404, f"no status page {slug!r}")
+    return entry.spec
+
+
+async def _served(request: Request, slug: str) -> Served[StatusPageView]:
     """The page's view from the cache; raises PageUnavailable when neither the store nor the cache has one."""
     rt = runtime(request)
-    page = find_page(rt, slug)
-    if page is None:
-        raise HTTPException(404, f"no status page {slug!r}")
+    page = await _page(request, slug)
     now = rt.clock.now()
-    return await _cache(request).get(slug, fingerprint(rt, page, now), lambda: status_page(rt, page, now))
+    key = fingerprint(rt, page, now, pages(request).token)
+    return await _cache(request).get(slug, key, lambda: status_page(rt, page, now))
+
+
+def _unavailable() -> Response:
+    return Response("status temporarily unavailable\n", 503, {"Retry-After": "30"}, "text/plain")
 
 
 async def _answer(request: Request, slug: str, kind: str, media_type: str, render: Render) -> Response:
@@ -54,7 +82,7 @@ async def _answer(request: Request, slug: str, kind: str, media_type: str, rende
     try:
         served = await _served(request, slug)
     except PageUnavailable:
-        return Response("status temporarily unavailable\n", 503, {"Retry-After": "30"}, "text/plain")
+        return _unavailable()
     key = f"{kind}:{served.stale}"
     if key not in served.entry.renders:
         served.entry.renders[key] = render(served.view, served.stale)
@@ -75,18 +103,23 @@ def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), default=str).encode()
 
 
-def bars_svg(component: ComponentView, width: int = 900, height: int = 34) -> str:
-    """The component's daily bars as inline SVG, each with a `<title>` tooltip."""
+def bars_svg(component: ComponentView, link: Callable[[str], str] | None = None, width: int = 900) -> str:
+    """The component's daily bars as inline SVG, each with a `<title>` tooltip; days with incidents link to them."""
+    height = 34
     step = width / max(len(component.bars), 1)
-    rects = "".join(
-        f'<rect class="{b.css}" x="{i * step:.1f}" width="{max(step - 2, 1):.1f}" height="{height}" rx="1">'
-        f"<title>{escape(b.label)}</title></rect>"
-        for i, b in enumerate(component.bars)
-    )
+    parts = []
+    for i, b in enumerate(component.bars):
+        rect = (
+            f'<rect class="{b.css}" x="{i * step:.1f}" width="{max(step - 2, 1):.1f}" height="{height}" rx="1">'
+            f"<title>{escape(b.label)}</title></rect>"
+        )
+        if b.incidents and link is not None:
+            rect = f'<a href="{escape(link(b.incidents[0].id))}" aria-label="{escape(b.label)}">{rect}</a>'
+        parts.append(rect)
     summary = f"{component.name}: daily uptime, last {len(component.bars)} days"
     return (
         f'<svg class="bars" viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img" '
-        f'aria-label="{escape(summary)}"><title>{escape(summary)}</title>{rects}</svg>'
+        f'aria-label="{escape(summary)}"><title>{escape(summary)}</title>{"".join(parts)}</svg>'
     )
 
 
@@ -100,13 +133,19 @@ def _api_route(path: str, shape: Callable[[StatusPageView], dict[str, Any]]) -> 
     async def endpoint(request: Request, slug: str) -> Response:
         return await _answer(request, slug, path, "application/json", lambda v, _: _json_bytes(shape(v)))
 
-    endpoint.__doc__ = f"Statuspage API v2 `{path.rsplit('/', 1)[-1]}` of the page."
+    endpoint.__doc__ = f"Statuspage API v2 `{path.split('/api/v2/', 1)[-1]}` of the page."
     router.add_api_route(path, endpoint, methods=["GET"], name=path)
 
 
-_api_route("/status/{slug}/api/v2/summary.json", api.summary)
-_api_route("/status/{slug}/api/v2/status.json", api.status)
-_api_route("/status/{slug}/api/v2/components.json", api.components)
+API = "/status/{slug}/api/v2/"
+_api_route(API + "summary.json", api.summary)
+_api_route(API + "status.json", api.status)
+_api_route(API + "components.json", api.components)
+_api_route(API + "incidents.json", api.incidents)
+_api_route(API + "incidents/unresolved.json", api.unresolved)
+_api_route(API + "scheduled-maintenances.json", api.scheduled_maintenances)
+_api_route(API + "scheduled-maintenances/upcoming.json", api.upcoming)
+_api_route(API + "scheduled-maintenances/active.json", api.active)
 
 
 def _page_uptime(view: StatusPageView) -> float | None:
@@ -140,29 +179,73 @@ def _absolute(request: Request, view: StatusPageView) -> str:
 
 @router.get("/status/{slug}/feed.atom")
 async def status_atom(request: Request, slug: str) -> Response:
-    """Atom feed of the page's status changes and maintenance."""
-    base = str(request.base_url)
-    return await _answer(
-        request, slug, "atom:" + base, "application/atom+xml", lambda v, _: feeds.atom(v, _absolute(request, v))
-    )
+    """Atom feed of the page's incident updates, status changes and maintenance."""
+    key = "atom:" + str(request.base_url)
+    return await _answer(request, slug, key, "application/atom+xml", lambda v, _: feeds.atom(v, _absolute(request, v)))
 
 
 @router.get("/status/{slug}/feed.rss")
 async def status_rss(request: Request, slug: str) -> Response:
-    """RSS 2.0 feed of the page's status changes and maintenance."""
-    base = str(request.base_url)
-    return await _answer(
-        request, slug, "rss:" + base, "application/rss+xml", lambda v, _: feeds.rss(v, _absolute(request, v))
-    )
+    """RSS 2.0 feed of the page's incident updates, status changes and maintenance."""
+    key = "rss:" + str(request.base_url)
+    return await _answer(request, slug, key, "application/rss+xml", lambda v, _: feeds.rss(v, _absolute(request, v)))
 
 
 @router.get("/status/{slug}")
 async def status_html(request: Request, slug: str) -> Response:
-    """The public status page: banner, components with 90 daily bars, maintenance; no JavaScript."""
+    """The public status page: banner, incidents, maintenance, components with 90 daily bars; no JavaScript."""
     templates: Jinja2Templates = request.app.state.templates
+    root = base(request, slug)
 
     def render(view: StatusPageView, stale: bool) -> bytes:
-        bars = {c.id: bars_svg(c) for c in view.components}
-        return templates.get_template("status_page.html").render(view=view, bars=bars, stale=stale).encode()
+        def link(incident: str) -> str:
+            at = next((i.created_at for i in view.recent if i.id == incident), view.updated_at)
+            return f"{root}/history?page={page_of(view.updated_at, at)}#incident-{incident}"
 
-    return await _answer(request, slug, "html", "text/html; charset=utf-8", render)
+        bars = {c.id: bars_svg(c, link) for c in view.components if c.bars}
+        values = {"view": view, "bars": bars, "stale": stale, "base": root, "theme_css": themes.css(view.theme)}
+        return templates.get_template("status_page.html").render(**values).encode()
+
+    return await _answer(request, slug, "html:" + root, "text/html; charset=utf-8", render)
+
+
+async def _history(request: Request, slug: str, number: int) -> tuple[Served[HistoryView], str]:
+    rt = runtime(request)
+    page = await _page(request, slug)
+    now = rt.clock.now()
+    key = (page, now.date(), pages(request).token)
+    cache: PageCache[HistoryView] = _cache(request, "status_history_cache")
+    served = await cache.get(f"{slug}?page={number}", key, lambda: history(rt, page, number, now))
+    if number > served.view.pages:
+        raise HTTPException(404, f"history page {number} of {slug!r} does not exist; there are {served.view.pages}")
+    return served, base(request, slug)
+
+
+PageNumber = Query(1, ge=1, le=10_000, description="history page: 1 is the current month and the two before")
+
+
+@router.get("/status/{slug}/history.json")
+async def history_json(request: Request, slug: str, page: int = PageNumber) -> Response:
+    """JSON twin of a page of the status page's history."""
+    try:
+        served, _ = await _history(request, slug, page)
+    except PageUnavailable:
+        return _unavailable()
+    body = _json_bytes(served.view.model_dump(mode="json"))
+    return cached(request, body, "application/json", stale=served.stale)
+
+
+@router.get("/status/{slug}/history")
+async def history_html(request: Request, slug: str, page: int = PageNumber) -> Response:
+    """The page's history: three months a page, newest first, incidents with every public update and maintenance."""
+    try:
+        served, root = await _history(request, slug, page)
+    except PageUnavailable:
+        return _unavailable()
+    key = f"html:{root}:{served.stale}"
+    if key not in served.entry.renders:
+        templates: Jinja2Templates = request.app.state.templates
+        values = {"view": served.view, "stale": served.stale, "base": root}
+        values["theme_css"] = themes.css(served.view.theme)
+        served.entry.renders[key] = templates.get_template("status_history.html").render(**values).encode()
+    return cached(request, served.entry.renders[key], "text/html; charset=utf-8", stale=served.stale)
