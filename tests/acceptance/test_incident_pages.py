@@ -39,13 +39,15 @@ async def test_incident_pages_and_forms(tmp_path: Path, http: aiohttp.ClientSess
         assert (listed["severity"], listed["status"], listed["alert_groups"]) == ("SEV2", "investigating", [key])
         assert "linked alert group" in page
         assert f"/api/v1/incidents/{iid}/timeline.md" in page
-        assert '<option value="identified">' in page
+        assert '<option value="identified" selected>' in page  # the next step forward is preselected
         assert '<option value="investigating">' not in page
 
         change = f"/incidents/{iid}/change"
         page = await api.request("POST", change, data={"version": "1", "status": "identified"})
         assert "status investigating → identified" in page
         assert page.index("status investigating → identified") < page.index("declared SEV2")  # newest first
+        assert '<option value="monitoring" selected>' in page  # not the step back, which is listed first
+        assert '<option value="investigating">back to investigating</option>' in page
         stale = await api.request("POST", change, data={"version": "1", "severity": "SEV1"}, expect=409)
         assert "Someone changed incident" in stale
         assert "version 2, not 1" in stale

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 import yaml
 
 from tests.acceptance.conftest import Api
@@ -116,7 +117,7 @@ async def test_incident_lifecycle(tmp_path: Path, http: aiohttp.ClientSession) -
         assert {e["target"] for e in audit} == {str(iid)}
 
 
-async def test_cli_declares(tmp_path: Path, http: aiohttp.ClientSession) -> None:
+async def test_cli_declares(tmp_path: Path, http: aiohttp.ClientSession, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "tocsin.yaml"
     write_config(config, tmp_path / "c.db")
     async with running_server(config) as server:
@@ -127,5 +128,8 @@ async def test_cli_declares(tmp_path: Path, http: aiohttp.ClientSession) -> None
         assert out.getvalue().startswith("declared incident 1 (SEV2)")
         bad = {**body, "severity": "SEV7"}
         assert await asyncio.to_thread(declare_command, server.url, token, bad, io.StringIO()) == 1
+        refusal = capsys.readouterr().err
+        assert refusal.startswith("declare failed (400): unknown severity 'SEV7'"), refusal
+        assert "{" not in refusal  # the reason, not the JSON body
         api = Api(server.url, http, server.headers)
         assert [i["title"] for i in (await api.get("/api/v1/incidents"))["incidents"]] == ["Checkout slow"]

@@ -22,7 +22,16 @@ from tocsin.alerting.alert import Alert
 from tocsin.incidents.config import IncidentsConfig
 from tocsin.incidents.declare_rules import Decision, DeclareRules, compile_rules, decide, summary, title
 from tocsin.incidents.model import IncidentError, Status
-from tocsin.incidents.recorder import ACTOR, Recorder, ack_entry, slo_alert_entry
+from tocsin.incidents.recorder import (
+    ACTOR,
+    ONCALL_PREFIX,
+    Recorder,
+    ack_entry,
+    ack_event,
+    delivery_event,
+    page_entry,
+    slo_alert_entry,
+)
 from tocsin.incidents.service import Changes, Declaration, IncidentService, group_milestones
 from tocsin.pipeline.stage import Flush
 from tocsin.slo.engine import Snapshot
@@ -30,6 +39,7 @@ from tocsin.slo.evaluator import BurnChange
 from tocsin.slo.model import Slo
 from tocsin.store.access_records import AuditEntry
 from tocsin.store.incident_events import IncidentEvents
+from tocsin.store.incident_facts import IncidentFacts
 from tocsin.store.incidents import Incident, TimelineEntry, VersionConflict
 
 if TYPE_CHECKING:
@@ -61,6 +71,7 @@ class IncidentAutomation:
         on_error: Callable[[str], None],
     ) -> None:
         self._service, self._events = service, events
+        self._facts = IncidentFacts(service.store.root.database)
         self._group_alerts, self._slos = group_alerts, slos
         self.recorder = Recorder(on_error)
         self.rules = DeclareRules()
@@ -175,6 +186,24 @@ class IncidentAutomation:
             for key in after.alert_groups:
                 if after.id not in self.recorder.open.get(key, ()):
                     await self._follow(after.id, key, after.updated_at)
+            for key in sorted(set(after.alert_groups) - set(before.alert_groups)):
+                await self._backfill(after.id, key, after.updated_at)
+
+    async def _backfill(self, incident_id: int, key: str, at: datetime) -> None:
+        """Timeline the pages and acknowledgements of a newly linked group's current episode, up to `at`.
+
+        Why: people usually declare after being paged and acknowledging, so without this the
+        timeline would start after the two moments the response began with.
+        """
+        starts = [a.starts_at for a in self._group_alerts(key)]
+        since = min(starts, default=at)
+        for page in await self._facts.pages([key], since, at):
+            event = delivery_event(key, ONCALL_PREFIX + page.user, page.method, page.at)
+            if page.status != "pending" and self.recorder.once(incident_id, event):
+                self.recorder.add(incident_id, page_entry(page))
+        for ack in await self._facts.acks([key], since, at):
+            if self.recorder.once(incident_id, ack_event(key, ack.by, ack.at)):
+                self.recorder.add(incident_id, ack_entry(key, ack.by, None, ack.at))
 
     # the on-call engine's acknowledgements
 
@@ -185,7 +214,8 @@ class IncidentAutomation:
             return
         with self.recorder.guard("acknowledged"):
             for incident_id in sorted(ids):
-                self.recorder.add(incident_id, ack_entry(key, by, page, now))
+                if self.recorder.once(incident_id, ack_event(key, by, now)):
+                    self.recorder.add(incident_id, ack_entry(key, by, page, now))
                 await self._set_acknowledged(incident_id, by, now)
 
     async def _set_acknowledged(self, incident_id: int, by: str, now: datetime) -> None:

@@ -22,10 +22,21 @@ def declare_command(url: str, token: str | None, body: dict[str, Any], out: Text
         with urllib.request.urlopen(request, timeout=15, context=ssl.create_default_context()) as reply:
             incident = json.loads(reply.read())["incident"]
     except urllib.error.HTTPError as exc:
-        print(f"declare failed: {exc.code} {exc.read().decode(errors='replace')}", file=sys.stderr)
+        print(f"declare failed ({exc.code}): {_reason(exc.read())}", file=sys.stderr)
         return 1
     except (urllib.error.URLError, OSError) as exc:
         print(f"cannot reach {url}: {exc}", file=sys.stderr)
         return 1
     print(f"declared incident {incident['id']} ({incident['severity']}): {base}/incidents/{incident['id']}", file=out)
     return 0
+
+
+def _reason(body: bytes) -> str:
+    """The server's `detail` (a sentence, or FastAPI's list of field errors), else the raw body."""
+    try:
+        detail = json.loads(body)["detail"]
+    except (ValueError, KeyError, TypeError):
+        return body.decode(errors="replace")
+    if isinstance(detail, list):
+        return "; ".join(f"{'.'.join(str(p) for p in d.get('loc', [])[1:])}: {d.get('msg')}" for d in detail)
+    return str(detail)

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from tocsin.alerting.alert import Alert
+from tocsin.incidents.postmortem_model import Page
 from tocsin.labels import Matcher, format_matchers
 from tocsin.store.alerting import Delivery
 from tocsin.store.incident_events import AlertStates
@@ -71,11 +72,37 @@ def notification_entry(d: Delivery, outcome: str, error: str, now: datetime) -> 
     return TimelineEntry(now, ACTOR, "notification", text, detail)
 
 
+def page_entry(page: Page) -> TimelineEntry:
+    """`notification` for an on-call page read back from the outbox (sent before its group was linked)."""
+    outcome = "delivered" if page.status == "delivered" else "failed"
+    receiver = ONCALL_PREFIX + page.user
+    text = f"paged {page.user} via {page.method} (escalation)" + ("" if outcome == "delivered" else ": failed")
+    detail = {
+        "group_key": page.group_key,
+        "receiver": receiver,
+        "channel": page.method,
+        "reason": "escalation",
+        "outcome": outcome,
+        "error": None,
+    }
+    return TimelineEntry(page.at, ACTOR, "notification", text, detail)
+
+
 def ack_entry(group_key: str, by: str, page: int | None, now: datetime) -> TimelineEntry:
     """`acknowledged`: someone acknowledged the page for a linked group."""
     return TimelineEntry(
         now, by, "acknowledged", f"page acknowledged by {by}", {"group_key": group_key, "by": by, "page": page}
     )
+
+
+def delivery_event(group_key: str, receiver: str, channel: str, at: datetime) -> tuple[Any, ...]:
+    """What identifies one settled delivery for `Recorder.once` (a page's outbox row settles once, at `at`)."""
+    return ("notification", group_key, receiver, channel, round(at.timestamp() * 1000))
+
+
+def ack_event(group_key: str, by: str, at: datetime) -> tuple[Any, ...]:
+    """What identifies one acknowledgement for `Recorder.once`."""
+    return ("acknowledged", group_key, by, round(at.timestamp() * 1000))
 
 
 def budget_level(consumed: float) -> int:
@@ -119,6 +146,7 @@ class Recorder:
         self.states: AlertStates = {}
         self.levels: dict[tuple[int, str], int] = {}  # (incident, SLO) → budget level last seen
         self.pending: list[tuple[int, TimelineEntry]] = []
+        self.noted: set[tuple[Any, ...]] = set()  # (incident, event...) of pages and acks timelined already
         self.wake = asyncio.Event()
         self._on_error = on_error
 
@@ -135,6 +163,18 @@ class Recorder:
         """Queue one entry for the next batch."""
         self.pending.append((incident_id, entry))
         self.wake.set()
+
+    def once(self, incident_id: int, event: tuple[Any, ...]) -> bool:
+        """True the first time `event` is offered for the incident.
+
+        Why: a group's pages and acknowledgements are read back from the store when it is linked,
+        while the live hooks already report new ones, so one settling during that read reaches both.
+        """
+        marker = (incident_id, *event)
+        if marker in self.noted:
+            return False
+        self.noted.add(marker)
+        return True
 
     def take(self) -> list[tuple[int, TimelineEntry]]:
         """The queued entries, leaving none."""
@@ -173,6 +213,7 @@ class Recorder:
             self.unlink(incident_id, key)
         for pair in [p for p in self.levels if p[0] == incident_id]:
             del self.levels[pair]
+        self.noted = {m for m in self.noted if m[0] != incident_id}
 
     def linked(self) -> set[tuple[int, str]]:
         """Every (incident, group key) pair indexed."""
@@ -206,7 +247,8 @@ class Recorder:
             return
         with self.guard("notification"):
             for incident_id in ids:
-                self.add(incident_id, notification_entry(d, outcome, error, now))
+                if self.once(incident_id, delivery_event(d.group_key, d.receiver, d.channel, now)):
+                    self.add(incident_id, notification_entry(d, outcome, error, now))
 
     def budget(self, incident_id: int, slo: str, consumed: float, now: datetime) -> None:
         """The budget an SLO of this incident has consumed now: entries for thresholds crossed since last seen."""

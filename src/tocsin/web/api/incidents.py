@@ -21,6 +21,7 @@ from tocsin.incidents.model import (
     IncidentError,
     Levels,
     Milestones,
+    Status,
     check_impacts,
     parse_role,
     parse_severity,
@@ -35,7 +36,7 @@ from tocsin.incidents.service import (
     group_milestones,
 )
 from tocsin.incidents.timeline import markdown, shown
-from tocsin.store.incidents import VersionConflict
+from tocsin.store.incidents import Incident, VersionConflict
 from tocsin.web import incident_views as v
 from tocsin.web.deps import audit, now, principal, runtime
 from tocsin.web.incident_targets import known_components, known_services
@@ -43,6 +44,7 @@ from tocsin.web.incident_targets import known_components, known_services
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 STATUSES = "^(investigating|identified|monitoring|resolved)$"
 Source = Literal["console", "api", "cli", "alert_group"]
+OPEN = (Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING)
 
 
 class DeclareRequest(BaseModel):
@@ -140,11 +142,34 @@ def group_times(request: Request, key: str) -> Milestones:
     return group_milestones(starts, acks, now(request))
 
 
+async def open_incident_of(request: Request, key: str) -> Incident | None:
+    """The open incident alert group `key` is linked to, if any (the newest when several are)."""
+    store = service(request).store
+    for status in OPEN:
+        found = [i for i in await store.find(status=status.value) if key in i.alert_groups]
+        if found:
+            return found[0]
+    return None
+
+
+async def check_unlinked(request: Request, key: str | None) -> None:
+    """409 when alert group `key` already belongs to an open incident: two people declaring at once get one incident."""
+    linked = await open_incident_of(request, key) if key else None
+    if linked is not None:
+        raise HTTPException(
+            409,
+            f"alert group {key} is already linked to open incident {linked.id} ({linked.title}); "
+            f"work in that one (/incidents/{linked.id}), or declare without group_key",
+        )
+
+
 async def declare_incident(request: Request, body: DeclareRequest) -> v.IncidentDetail:
     """Declare an incident (shared with the console's form)."""
     check_group(request, body.group_key)
     async with answers():
         severity = parse_severity(body.severity, severities(request))
+    await check_unlinked(request, body.group_key)
+    async with answers():
         times = group_times(request, body.group_key) if body.group_key else None
         d = Declaration(body.title, severity, body.summary, body.group_key, body.source, times)
         entry = audit(request, "incident.declare", "", title=d.title, severity=d.severity, declared_from=d.source)
@@ -218,7 +243,7 @@ async def incident_list(request: Request, status: str | None) -> v.IncidentList:
 
 @router.post("/incidents", response_model=v.IncidentDetail, status_code=201)
 async def declare(request: Request, body: DeclareRequest) -> v.IncidentDetail:
-    """Declare an incident → 201; 400 for an unknown severity, 404 for an unknown alert group."""
+    """Declare an incident → 201; 400 for an unknown severity, 404 for an unknown alert group, 409 if it is in one."""
     return await declare_incident(request, body)
 
 

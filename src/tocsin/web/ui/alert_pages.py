@@ -21,6 +21,7 @@ from tocsin.labels import MatcherError, format_matchers, matches, parse_matchers
 from tocsin.oncall.views import EscalationView, escalation_view
 from tocsin.web import alert_views as v
 from tocsin.web.api.alerts import STATES, alert_store, group_detail
+from tocsin.web.api.incidents import open_incident_of
 from tocsin.web.deps import access, audit, principal, runtime
 from tocsin.web.ui.forms import form_text, form_values
 from tocsin.web.ui.render import error_page, render, twin
@@ -71,6 +72,7 @@ async def group_page(request: Request, key: Annotated[str, Query(min_length=1)])
         active="alerts",
         silence_matchers=silence,
         escalation=_escalation(request, key),
+        incident=await open_incident_of(request, key),
     )
 
 

@@ -30,6 +30,7 @@ from tocsin.web.api.incidents import (
     declare_incident,
     detail,
     edit_entry,
+    open_incident_of,
     roles,
     severities,
 )
@@ -59,6 +60,8 @@ class DeclareForm(BaseModel):
     summary: str = ""
     group_key: str = ""
     error: str | None = None
+    linked_id: int | None = None  # the open incident the group already belongs to: declaring again is refused
+    linked_title: str = ""
 
 
 async def _incident_page(request: Request) -> IncidentPage:
@@ -88,13 +91,38 @@ async def _prefilled(request: Request, key: str) -> DeclareForm:
     labels = ", ".join(f"{k}={val}" for k, val in group.labels.items())
     title = next((s for s in summaries if s), "") or labels or "Alert group"
     summary = "\n".join(sorted({s for s in summaries if s}))
-    return DeclareForm(title=title[:300], summary=summary, group_key=key)
+    form = DeclareForm(title=title[:300], summary=summary, group_key=key)
+    return await _with_link(request, form)
+
+
+async def _with_link(request: Request, form: DeclareForm) -> DeclareForm:
+    """The form with the open incident its alert group already belongs to, if any."""
+    linked = await open_incident_of(request, form.group_key) if form.group_key else None
+    if linked is None:
+        return form
+    return form.model_copy(update={"linked_id": linked.id, "linked_title": linked.title})
+
+
+def _middle(request: Request) -> str:
+    """The severity the console suggests: the middle of the configured levels."""
+    levels = list(severities(request))
+    return levels[len(levels) // 2]
+
+
+async def _one_click(request: Request, form: DeclareForm) -> DeclareForm:
+    """The alert group page's one-click declare: the form's prefilled title and summary, the middle severity."""
+    try:
+        prefilled = await _prefilled(request, form.group_key)
+    except HTTPException:
+        return form  # an unknown group: declaring says so
+    update = {"title": form.title or prefilled.title, "summary": form.summary or prefilled.summary}
+    return form.model_copy(update={**update, "severity": form.severity or _middle(request)})
 
 
 def _declare_form(request: Request, form: DeclareForm, status: int = 200) -> Response:
     levels = severities(request)
     if not form.severity:
-        form = form.model_copy(update={"severity": list(levels)[len(levels) // 2]})
+        form = form.model_copy(update={"severity": _middle(request)})
     return render(request, "incident_form.html", form, status=status, active="incidents", severities=levels)
 
 
@@ -114,6 +142,8 @@ async def declare_form(request: Request) -> Response:
         summary=form_text(data, "summary"),
         group_key=form_text(data, "group_key"),
     )
+    if form_text(data, "quick") and form.group_key:
+        form = await _one_click(request, form)
     if not form.title.strip():
         return _declare_form(request, form.model_copy(update={"error": "title: give the incident a title"}), 400)
     body = DeclareRequest(
@@ -126,7 +156,8 @@ async def declare_form(request: Request) -> Response:
     try:
         created = await declare_incident(request, body)
     except HTTPException as exc:
-        return _declare_form(request, form.model_copy(update={"error": str(exc.detail)}), exc.status_code)
+        refused = await _with_link(request, form.model_copy(update={"error": str(exc.detail)}))
+        return _declare_form(request, refused, exc.status_code)
     return RedirectResponse(f"/incidents/{created.incident.id}", status_code=303)
 
 
