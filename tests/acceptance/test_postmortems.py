@@ -47,7 +47,7 @@ async def test_postmortem_api(tmp_path: Path, http: aiohttp.ClientSession) -> No
         )
         assert pm["facts"]["first_alert"]["alertname"] == "DBDown"
         assert pm["facts"]["first_alert"]["group_key"] == group["key"]
-        assert "<h2>Contributing factors</h2>" in pm["html"]
+        assert "<h3>Contributing factors</h3>" in pm["html"]
         assert "tocsin:begin" in pm["body"]
         assert "tocsin:begin" not in pm["html"]
         await api.post(f"/api/v1/incidents/{iid}/postmortem", None, 409)  # drafted already
@@ -138,7 +138,7 @@ async def test_postmortem_console(tmp_path: Path, http: aiohttp.ClientSession) -
         assert pm == await api.get(f"/api/v1/incidents/{iid}/postmortem")
         assert [v["version"] for v in twin["versions"]] == [1]
         page = await api.get(f"/incidents/{iid}/postmortem")
-        assert "<h2>Contributing factors</h2>" in page
+        assert "<h3>Contributing factors</h3>" in page
         assert f"/api/v1/incidents/{iid}/postmortem.md" in page
         assert "Ask for review" in page
 

@@ -235,4 +235,5 @@ def test_html_is_sanitised_and_hides_markers() -> None:
     assert "<b>" not in out
     assert "tocsin:begin" not in out
     assert "<table>" in out
-    assert "<h2>Impact</h2>" in out
+    assert "<h3>Impact</h3>" in out  # one level down: the page has its own h1
+    assert "<h1>" not in out

@@ -289,6 +289,15 @@ _MD = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable(["t
 
 
 def html(body: str) -> str:
-    """The postmortem as HTML: raw HTML in the Markdown is shown as text, unsafe link schemes are dropped."""
-    rendered: str = _MD.render(_MARKER.sub("", body))
+    """The postmortem as HTML: raw HTML in the Markdown is shown as text, unsafe link schemes are dropped.
+
+    Headings move one level down (`#` becomes `<h2>`) so the document sits under the title of
+    the page that shows it.
+    """
+    env: dict[str, object] = {}
+    tokens = _MD.parse(_MARKER.sub("", body), env)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
+    rendered: str = _MD.renderer.render(tokens, _MD.options, env)
     return rendered
