@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from tocsin.alerting.alert import fingerprint
+from tocsin.alerting import alert as alert_module
+from tocsin.alerting.alert import fingerprint, fnv1a_64
 
 BINARY = shutil.which("prometheus-alertmanager")
 pytestmark = pytest.mark.skipif(BINARY is None, reason="Debian's prometheus-alertmanager is not installed")
@@ -97,3 +98,26 @@ def _key(labels: dict[str, str]) -> frozenset[tuple[str, str]]:
 def test_fingerprint_format() -> None:
     assert fingerprint({}) == "cbf29ce484222325"  # FNV-1a 64 offset basis: nothing hashed
     assert re.fullmatch(r"[0-9a-f]{16}", fingerprint({"a": "b"}))
+
+
+def _reference(labels: dict[str, str]) -> str:
+    """FNV-1a 64 byte by byte over sorted names and values, each followed by 0xff."""
+    data = b"".join(part.encode() + b"\xff" for pair in sorted(labels.items()) for part in pair)
+    return f"{fnv1a_64(data):016x}"
+
+
+def test_cached_pair_steps_equal_the_byte_by_byte_hash() -> None:
+    # The per-pair transitions are cached by the state's low byte: repeated names and values
+    # meet every low byte, and a cleared cache must not change a result.
+    rng = random.Random(4)
+    names = ["alertname", "job", "instance", "severity", "ÿ", ""]
+    for i in range(3000):
+        labels = {
+            rng.choice(names) + "".join(rng.choices(ALPHABET, k=rng.randint(0, 2))): "".join(
+                rng.choices(ALPHABET, k=rng.randint(0, 300 if i % 100 == 0 else 12))
+            )
+            for _ in range(rng.randint(0, 6))
+        }
+        assert fingerprint(labels) == _reference(labels), labels
+        if i == 1500:
+            alert_module._pairs.clear()

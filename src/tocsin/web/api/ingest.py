@@ -33,6 +33,7 @@ router = APIRouter(prefix="/api/v1/ingest", tags=["ingest"])
 GENERIC_KEYS_ENV = "TOCSIN_GENERIC_KEYS"
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _GO_ZERO_MILLIS = "0001-01-01T00:00:00.000Z"
+_valid_names: set[str] = set()
 
 
 class PayloadError(ValueError):
@@ -150,6 +151,18 @@ def parse_webhook(data: Any, now: datetime) -> list[Incoming]:
     return alerts
 
 
+def _valid_name(name: str) -> bool:
+    """A label or annotation name as Prometheus allows; the few names in use are remembered."""
+    if name in _valid_names:
+        return True
+    if _LABEL_NAME.fullmatch(name) is None:
+        return False
+    if len(_valid_names) >= 1 << 14:  # bounded: a sender inventing names must not grow it forever
+        _valid_names.clear()
+    _valid_names.add(name)
+    return True
+
+
 def alert_problem(alert: Incoming, now: datetime, resolve_timeout: timedelta | None) -> str | None:
     """Why Alertmanager's `Alert.Validate()` refuses this alert once defaults are applied, or None."""
     labels = {k: v for k, v in alert.labels.items() if v != ""}
@@ -157,12 +170,12 @@ def alert_problem(alert: Incoming, now: datetime, resolve_timeout: timedelta | N
     ends = alert.ends_at or (now + resolve_timeout if resolve_timeout is not None else None)
     if ends is not None and ends < starts:
         return "endsAt: start time must be before end time"
-    bad = next((name for name in labels if not _LABEL_NAME.fullmatch(name)), None)
+    bad = next((name for name in labels if not _valid_name(name)), None)
     if bad is not None:
         return f"labels: invalid label set: invalid name {orjson.dumps(bad).decode()}"
     if not labels:
         return "labels: at least one label pair required"
-    bad = next((name for name in alert.annotations if not _LABEL_NAME.fullmatch(name)), None)
+    bad = next((name for name in alert.annotations if not _valid_name(name)), None)
     if bad is not None:
         return f"annotations: invalid annotations: invalid name {orjson.dumps(bad).decode()}"
     return None
