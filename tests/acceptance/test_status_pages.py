@@ -101,7 +101,14 @@ async def assert_html_and_caching(base: str, http: aiohttp.ClientSession) -> Non
         assert resp.status == 200
         html = await resp.text()
         etag = resp.headers["ETag"]
-        assert resp.headers["Cache-Control"] == "public, max-age=30"
+        assert resp.headers.getall("Cache-Control") == ["public, max-age=30"]  # no `no-store` added for public HTML
+        assert (resp.headers["Content-Encoding"], resp.headers["Vary"]) == ("gzip", "Accept-Encoding")  # aiohttp asks
+        assert resp.headers["X-Frame-Options"] == "DENY"  # security headers kept
+    assert etag.endswith('-gzip"')  # its own ETag: another representation
+    async with http.get(base + "/status/acme", headers={"Accept-Encoding": "identity"}) as resp:
+        assert "Content-Encoding" not in resp.headers
+        assert await resp.text() == html
+        assert resp.headers["ETag"] == etag.replace("-gzip", "")
     assert "<svg" in html
     assert "<script" not in html
     assert "Acme &lt;Cloud&gt;" in html  # escaped

@@ -125,11 +125,11 @@ async def confirm(visitor: Visitor, mailbox: Mailbox, address: str) -> None:
     assert "Subscribed: you will receive updates." in page
 
 
-async def post_public_update(admin: Api, component: str, body: str) -> None:
+async def post_public_update(admin: Api, component: str, body: str, page: str = "acme") -> None:
     declared = await admin.post("/api/v1/incidents", {"title": f"{component} trouble", "severity": "SEV2"}, 201)
     path = f"/api/v1/incidents/{declared['incident']['id']}"
     version = (await admin.get(path))["incident"]["version"]
-    impacts = [{"kind": "component", "page": "acme", "name": component, "impact": "major_outage"}]
+    impacts = [{"kind": "component", "page": page, "name": component, "impact": "major_outage"}]
     await admin.request("PATCH", path, {"version": version, "impacts": impacts})
     await admin.post(f"{path}/updates", {"audience": "public", "body": body, "status": "identified"}, 201)
     await admin.advance("1s")  # the fan-out loop looks every second of (test) clock
@@ -212,3 +212,37 @@ async def assert_admin_api(admin: Api, base: str, http: aiohttp.ClientSession) -
     webhook_id = listed["subscribers"][2]["id"]
     await admin.request("DELETE", f"/api/v1/status-pages/acme/subscribers/{webhook_id}", expect=204)
     await admin.request("DELETE", f"/api/v1/status-pages/acme/subscribers/{webhook_id}", expect=404)
+
+
+BETA = "status.beta.test"
+
+
+async def test_console_page_takes_subscribers_on_its_domain_and_hears_updates(tmp_path: Path) -> None:
+    async with smtp_server() as mailbox, webhook_sink() as hook:
+        config = tmp_path / "tocsin.yaml"
+        write_config(config, tmp_path / "s.db", mailbox.port)
+        async with running_server(config) as server, aiohttp.ClientSession() as http:
+            admin = Api(server.url, http, server.headers)
+            components = [{"name": "API", "monitors": ["api"]}]
+            spec = {"slug": "beta", "title": "Beta", "custom_domain": BETA, "components": components}
+            spec["subscriptions"] = {"webhooks": True}
+            await admin.post("/api/v1/status-pages", spec, 201)
+            on_domain = {"Host": BETA}
+            async with http.get(server.url + "/subscribe", headers=on_domain) as resp:
+                assert 'action="/subscribe"' in await resp.text()  # the form posts back on the domain
+            async with http.get(server.url + "/subscribe.json", headers=on_domain) as resp:
+                assert resp.status == 200
+                form = await resp.json()
+            assert (form["slug"], form["kinds"]) == ("beta", ["email", "webhook"])
+            signup = [("form_token", form["form_token"]), ("kind", "webhook"), ("address", hook.url)]
+            async with http.post(server.url + "/subscribe", data=signup, headers=on_domain) as resp:
+                assert resp.status == 200, await resp.text()
+            for path in ("/subscriptions/confirm?token=unknown", "/unsubscribe?token=unknown"):
+                async with http.get(server.url + path, headers=on_domain) as resp:
+                    assert resp.status == 200, path  # the page's own answer, not the domain's 404
+                    assert '<a href="/">Back to the status page</a>' in await resp.text()
+            await post_public_update(admin, "API", "Beta is down.", page="beta")
+            [delivery] = await hook.wait_for(1)
+            body = orjson.loads(delivery["body"])
+            assert body["incident"]["incident_updates"][0]["body"] == "Beta is down."
+            assert body["meta"]["unsubscribe"].startswith(f"https://{BETA}/unsubscribe?token=")

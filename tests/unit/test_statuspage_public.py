@@ -3,20 +3,24 @@ themes' contrast, custom-domain paths and the console's component lines."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from tocsin.statuspage import themes
+from tocsin.statuspage.daybars import BarIncident, BarView
 from tocsin.statuspage.history import months_of, page_count, page_of
 from tocsin.statuspage.incidents import by_day, impact, incident_view
 from tocsin.statuspage.registry import host_of
 from tocsin.statuspage.status import ComponentStatus as C
 from tocsin.statuspage.status import Indicator as I
 from tocsin.statuspage.status import effective_status
+from tocsin.statuspage.views import ComponentView
 from tocsin.store.status_incidents import PageIncident, PublicUpdate
 from tocsin.web.status_domains import page_path
 from tocsin.web.ui.status_console import component_line, parse_components
+from tocsin.web.ui.status_pages import bars_svg
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -129,6 +133,10 @@ PATHS = [
     ("/api/v2/incidents/unresolved.json", "/status/acme/api/v2/incidents/unresolved.json"),
     ("/badge/status.svg", "/status/acme/badge/status.svg"),
     ("/feed.atom", "/status/acme/feed.atom"),
+    ("/subscribe", "/status/acme/subscribe"),  # subscriptions work on the domain too
+    ("/subscribe.json", "/status/acme/subscribe.json"),
+    ("/subscriptions/confirm", "/status/acme/subscriptions/confirm"),
+    ("/unsubscribe", "/status/acme/unsubscribe"),
     ("/monitors", None),  # the console is not served on a status domain
     ("/api/v1/monitors", None),  # nor the API
     ("/status/other", None),  # nor other pages
@@ -151,3 +159,33 @@ def test_component_lines_round_trip() -> None:
         {"name": "Support desk", "group": "People"},
     ]
     assert [component_line(c) for c in parsed] == ["Core / API: api-eu, api-us", "Website", "People / Support desk"]
+
+
+def _component(bars: list[BarView]) -> ComponentView:
+    return ComponentView(id="c1", name="API", description="", group=None, group_id=None, position=1,
+                         status=C.OPERATIONAL, uptime_90d=None, uptime_30d=None, bars=bars)  # fmt: skip
+
+
+def _day(n: int, css: str, text: str, incidents: tuple[BarIncident, ...] = ()) -> BarView:
+    day = f"2026-11-{n:02d}"
+    return BarView(day, 10, 0, 1.0, css == "maint", css, f"{day}: {text}", incidents)
+
+
+def test_bars_share_a_shape_while_days_say_the_same_and_incident_days_stand_alone() -> None:
+    outage = (BarIncident("i9", "API errors"),)
+    bars = [_day(1, "ok", "100% up"), _day(2, "ok", "100% up"), _day(3, "bad", "98.00% up"),
+            _day(4, "bad", "98.00% up; incidents: API errors", outage), _day(5, "ok", "100% up"),
+            _day(6, "none", "no data"), _day(7, "none", "no data")]  # fmt: skip
+    svg = bars_svg(_component(bars), lambda incident: f"/history#{incident}")
+    shapes = re.findall(r'<rect x="(\d+)" width="(\d+)" height="1" class="(\w+)"><title>([^<]*)</title>', svg)
+    assert shapes == [
+        ("0", "2", "ok", "2026-11-01 to 2026-11-02, each day: 100% up"),
+        ("2", "1", "bad", "2026-11-03: 98.00% up"),
+        ("3", "1", "bad", "2026-11-04: 98.00% up; incidents: API errors"),  # linked, alone
+        ("4", "1", "ok", "2026-11-05: 100% up"),
+        ("5", "2", "none", "2026-11-06 to 2026-11-07, each day: no data"),
+    ]
+    assert '<a href="/history#i9" aria-label="2026-11-04: 98.00% up; incidents: API errors">' in svg
+    assert 'viewBox="0 0 7 1"' in svg
+    assert 'aria-label="API: daily uptime, last 7 days"' in svg
+    assert "style=" not in svg  # shared CSS classes only

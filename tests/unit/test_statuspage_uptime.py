@@ -8,7 +8,7 @@ import pytest
 
 from tocsin.alerting.maintenance import MaintenanceWindow
 from tocsin.statuspage.maintenance import occurrences, spans_for
-from tocsin.statuspage.uptime import DayBar, bar_class, bar_label, daily_bars, uptime
+from tocsin.statuspage.uptime import DayBar, bar_class, bar_label, bars_from_counts, daily_bars, uptime
 from tocsin.store.records import Bucket
 
 NOW = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
@@ -64,9 +64,18 @@ def test_bar_class(bar: DayBar, expected: str) -> None:
     assert bar_class(bar) == expected
 
 
-def test_bar_label() -> None:
-    assert bar_label(DayBar(date(2026, 1, 1), 100, 99, 0, 1)) == "2026-01-01: 99.000% up, 1 failed of 100"
-    assert bar_label(DayBar(date(2026, 1, 2), maintenance=True)) == "2026-01-02: no data (maintenance, not counted)"
+LABELS = [
+    (DayBar(date(2026, 1, 1), 100, 99, 0, 1), "2026-01-01: 99.00% up"),
+    (DayBar(date(2026, 1, 1), 100000, 99999, 0, 1), "2026-01-01: 99.99% up"),  # rounded down: never 100% when not
+    (DayBar(date(2026, 1, 1), 10, 9, 1, 0), "2026-01-01: 100% up"),  # degraded counts as up
+    (DayBar(date(2026, 1, 2), maintenance=True), "2026-01-02: no data (maintenance, not counted)"),
+    (DayBar(date(2026, 1, 3)), "2026-01-03: no data"),
+]
+
+
+@pytest.mark.parametrize(("bar", "expected"), LABELS)
+def test_bar_label(bar: DayBar, expected: str) -> None:
+    assert bar_label(bar) == expected
 
 
 def test_recurring_occurrences_in_the_past() -> None:
@@ -83,3 +92,15 @@ def test_spans_only_for_covered_monitors() -> None:
     assert spans_for([once], ["web"], NOW - timedelta(days=90), NOW) == []
     assert spans_for([once], ["web", "db"], NOW - timedelta(days=90), NOW) == [(once.start, once.end)]
     assert occurrences(once, NOW, NOW + timedelta(days=1)) == []  # ended before the span
+
+
+def test_a_span_ending_at_midnight_does_not_touch_the_next_day() -> None:
+    spans = [(datetime(2026, 11, 20, 22, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC))]
+    bars = bars_from_counts([], spans, NOW)
+    assert [b.maintenance for b in bars[-3:]] == [True, False, False]
+
+
+def test_bars_from_count_rows_of_several_monitors() -> None:
+    midnight = int(datetime(2026, 11, 21, tzinfo=UTC).timestamp())
+    bars = bars_from_counts([(midnight, 100, 99, 0, 1), (midnight, 10, 8, 1, 1)], [], NOW)
+    assert bars[-2] == DayBar(date(2026, 11, 21), 110, 107, 1, 2)

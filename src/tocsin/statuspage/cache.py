@@ -8,6 +8,8 @@ rebuilt as soon as anything the page shows may have changed.
 from __future__ import annotations
 
 import asyncio
+import gzip
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -31,13 +33,31 @@ class PageUnavailable(Exception):
     """The page cannot be built now and no earlier render exists."""
 
 
+@dataclass(slots=True)
+class Rendered:
+    """One render of a view: its bytes, their ETag, and a gzip variant made on first demand."""
+
+    body: bytes
+    etag: str = ""
+    gzipped: bytes = b""
+
+    def __post_init__(self) -> None:
+        self.etag = '"' + hashlib.sha256(self.body).hexdigest()[:32] + '"'
+
+    def gzip(self) -> bytes:
+        """The body gzipped once (level 6, like nginx's `gzip_comp_level` advice), then reused."""
+        if not self.gzipped:
+            self.gzipped = gzip.compress(self.body, 6, mtime=0)
+        return self.gzipped
+
+
 @dataclass
 class Entry(Generic[V]):
     """The last good view of one page, what it was built from, and its renders by kind."""
 
     fingerprint: Fingerprint
     view: V
-    renders: dict[str, bytes] = field(default_factory=dict)
+    renders: dict[str, Rendered] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from tocsin.clock import Clock, sleep_until_or
 from tocsin.notify.outbox import Integration, PayloadChannel
 from tocsin.statuspage.channels import SubscriberEmailChannel, SubscriberWebhookChannel
 from tocsin.statuspage.config import StatusPageConfig
+from tocsin.statuspage.registry import Registry
 from tocsin.statuspage.subscribers import (
     CONFIRM_WITHIN,
     Kind,
@@ -60,7 +61,6 @@ PURGE_EVERY = 3600.0  # seconds between purges of expired unconfirmed subscripti
 class Settings:
     """What subscriptions need from the current config, read on every use (so reloads apply at once)."""
 
-    pages: Sequence[StatusPageConfig]
     global_settings: Mapping[str, Any]
     external_url: str
 
@@ -75,8 +75,10 @@ class Subscriptions:
         settings: Callable[[], Settings],
         wake_outbox: Callable[[], None],
         secret: Callable[[], Awaitable[bytes]],
+        registry: Registry,
     ) -> None:
         self._clock, self.store, self._settings, self._wake_outbox = clock, store, settings, wake_outbox
+        self.registry = registry  # config and console pages: both take subscribers
         self._secret, self._form_key = secret, b""
         self.limiter = SignupLimiter()
         self._wake = asyncio.Event()
@@ -94,8 +96,9 @@ class Subscriptions:
     # pages and links
 
     def page(self, slug: str) -> StatusPageConfig | None:
-        """The configured page with this slug."""
-        return next((p for p in self._settings().pages if p.slug == slug), None)
+        """The page with this slug, from the config file or the console."""
+        found = self.registry.find(slug)
+        return found.spec if found else None
 
     def links(self, page: StatusPageConfig) -> PageLinks:
         """Absolute links: the page at its custom domain or under `server.external_url` (else the address visitors
@@ -204,6 +207,7 @@ class Subscriptions:
     async def fan_out_due(self) -> int:
         """Queue deliveries for every pending public update; how many were queued."""
         total = 0
+        await self.registry.refresh()  # console pages made on another node are known within `REFRESH` seconds
         for update in await self.store.pending_updates():
             now = self._clock.now()
             build = functools.partial(self.deliveries, update, now=now)
@@ -217,7 +221,8 @@ class Subscriptions:
 
     def deliveries(self, update: PublicUpdate, subscribers: Sequence[Subscriber], now: datetime) -> list[Delivery]:
         """One delivery per subscriber who hears `update`, through a kind their page still takes."""
-        pages = {p.slug: (p, self.links(p), self.kinds(p)) for p in self._settings().pages if p.slug in update.pages}
+        specs = [e.spec for e in self.registry.pages()]
+        pages = {p.slug: (p, self.links(p), self.kinds(p)) for p in specs if p.slug in update.pages}
         out = []
         for sub in subscribers:
             found = pages.get(sub.page)
@@ -250,9 +255,11 @@ def start_subscriptions(rt: Runtime) -> list[asyncio.Task[None]]:
 
     def settings() -> Settings:
         config = rt.loaded.config
-        return Settings(config.status_pages, global_settings(config.alerting), config.server.external_url or "")
+        return Settings(global_settings(config.alerting), config.server.external_url or "")
 
     secret = functools.partial(OncallStore(rt.store).secret, "status-subscribe")
-    rt.subscriptions = Subscriptions(rt.clock, SubscriberStore(rt.store), settings, rt.outbox.wake, secret)
+    pages = Registry(rt)
+    pages.listen(rt.incidents)
+    rt.subscriptions = Subscriptions(rt.clock, SubscriberStore(rt.store), settings, rt.outbox.wake, secret, pages)
     rt.incidents.listeners.append(rt.subscriptions.wake)
     return [asyncio.create_task(rt.subscriptions.run(), name="status-subscribers")]

@@ -13,15 +13,17 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import ValidationError
 
-from tocsin.incidents.service import IncidentService
-from tocsin.runtime import Runtime
 from tocsin.statuspage.config import StatusPageConfig
 from tocsin.store.incidents import Incident
 from tocsin.store.status_pages import StatusPageStore, StoredPage
+
+if TYPE_CHECKING:  # the runtime creates the registry (statuspage/fanout.py): no import cycle at run time
+    from tocsin.incidents.service import IncidentService
+    from tocsin.runtime import Runtime
 
 log = logging.getLogger(__name__)
 REFRESH = 5.0  # seconds between reads of the console pages and the change token
@@ -58,6 +60,7 @@ class Registry:
         self._console: list[PageEntry] = []
         self._token: tuple[object, ...] = ()
         self._next = 0.0
+        self._tried = False  # whether a read was attempted yet
         self._generation = 0  # bumped by local changes, so the token moves even before the next read
         self._lock = asyncio.Lock()
 
@@ -81,10 +84,10 @@ class Registry:
 
     async def refresh(self) -> None:
         """Re-read console pages and the change token when due; keep the old ones if the store fails."""
-        if time.monotonic() < self._next:
+        if self._tried and time.monotonic() < self._next:
             return
-        async with self._lock:
-            if time.monotonic() < self._next:
+        async with self._lock:  # the first read is waited for: a page built before it would be rebuilt after it
+            if self._tried and time.monotonic() < self._next:
                 return
             self._next = time.monotonic() + self._refresh_every
             try:
@@ -94,6 +97,8 @@ class Registry:
             except Exception as exc:  # the store is unreachable: keep serving what we know
                 log.warning("status pages: cannot read the store (%s); keeping the pages known so far", exc)
                 return
+            finally:
+                self._tried = True  # set after the read: callers arriving during it wait for its result
             self._console = [e for s in stored if (e := _entry(s))]
 
     @property
@@ -136,7 +141,10 @@ def _entry(stored: StoredPage) -> PageEntry | None:
 
 
 def registry(state: object, rt: Runtime) -> Registry:
-    """The app's registry (created on first use, after the runtime started)."""
+    """The runtime's registry (the one subscriber fan-out reads), else the app's (created on first use)."""
+    shared = getattr(getattr(rt, "subscriptions", None), "registry", None)
+    if isinstance(shared, Registry):
+        return shared
     found = getattr(state, "status_registry", None)
     if isinstance(found, Registry):
         return found

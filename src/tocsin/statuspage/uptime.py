@@ -9,11 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from math import floor
 
 from tocsin.store.records import Bucket
+from tocsin.store.status_rollups import DAY_SECONDS, DayCounts
 
 DAYS = 90
 Span = tuple[datetime, datetime]
+_TICK = timedelta(microseconds=1)
+EPOCH = date(1970, 1, 1)
+_NONE = (0, 0, 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,24 +50,54 @@ def first_day(now: datetime, days: int = DAYS) -> date:
 
 def daily_bars(buckets: Iterable[Bucket], maintenance: Sequence[Span], now: datetime, days: int = DAYS) -> list[DayBar]:
     """`days` bars ending today, summing the daily buckets of every monitor, oldest first."""
+    rows = ((int(b.start.timestamp()), b.total, b.up, b.degraded, b.down) for b in buckets)
+    return bars_from_counts(rows, maintenance, now, days)
+
+
+def bars_from_counts(
+    rows: Iterable[DayCounts], maintenance: Sequence[Span], now: datetime, days: int = DAYS
+) -> list[DayBar]:
+    """`days` bars ending today from `(day start in epoch seconds, total, up, degraded, down)` rows, oldest first."""
     start = first_day(now, days)
-    counts: dict[date, list[int]] = {}
-    for b in buckets:
-        row = counts.setdefault(b.start.astimezone(UTC).date(), [0, 0, 0, 0])
-        for i, value in enumerate((b.total, b.up, b.degraded, b.down)):
-            row[i] += value
+    counts = sum_by_day(rows)
+    touched = maintenance_days(start, days, maintenance)
+    first = (start - EPOCH).days
     bars = []
     for offset in range(days):
         day = start + timedelta(days=offset)
-        total, up, degraded, down = counts.get(day, [0, 0, 0, 0])
-        bars.append(DayBar(day, total, up, degraded, down, _touches(day, maintenance)))
+        total, up, degraded, down = counts.get(first + offset) or _NONE
+        bars.append(DayBar(day, total, up, degraded, down, day in touched))
     return bars
 
 
-def _touches(day: date, spans: Sequence[Span]) -> bool:
-    begin = day_start(day)
-    end = begin + timedelta(days=1)
-    return any(s < end and e > begin for s, e in spans)
+def sum_by_day(rows: Iterable[DayCounts]) -> dict[int, list[int]]:
+    """`[total, up, degraded, down]` per day number (days since 1970-01-01 UTC), summed over the rows' monitors."""
+    counts: dict[int, list[int]] = {}
+    for bucket, total, up, degraded, down in rows:
+        row = counts.get(bucket // DAY_SECONDS)
+        if row is None:
+            counts[bucket // DAY_SECONDS] = [total, up, degraded, down]
+        else:
+            row[0], row[1], row[2], row[3] = row[0] + total, row[1] + up, row[2] + degraded, row[3] + down
+    return counts
+
+
+def day_number(day: date) -> int:
+    """Days since 1970-01-01 (UTC): the key of `sum_by_day`."""
+    return (day - EPOCH).days
+
+
+def maintenance_days(start: date, days: int, spans: Sequence[Span]) -> set[date]:
+    """The days from `start` that any span overlaps (a span ending at midnight does not touch the next day)."""
+    last = start + timedelta(days=days - 1)
+    out: set[date] = set()
+    for s, e in spans:
+        if e <= s:
+            continue
+        first = max(s.astimezone(UTC).date(), start)
+        final = min((e - _TICK).astimezone(UTC).date(), last)
+        out.update(first + timedelta(days=k) for k in range((final - first).days + 1))
+    return out
 
 
 def uptime(bars: Iterable[DayBar]) -> float | None:
@@ -74,16 +109,26 @@ def uptime(bars: Iterable[DayBar]) -> float | None:
 
 def bar_class(bar: DayBar) -> str:
     """The colour class of a bar: maintenance, no data, or by uptime."""
-    if bar.maintenance:
+    return day_class(bar.maintenance, bar.uptime)
+
+
+def day_class(maintenance: bool, value: float | None) -> str:
+    """The colour class of a day with this maintenance flag and uptime."""
+    if maintenance:
         return "maint"
-    if bar.uptime is None:
+    if value is None:
         return "none"
-    if bar.uptime >= 0.999:
+    if value >= 0.999:
         return "ok"
-    return "warn" if bar.uptime >= 0.99 else "bad"
+    return "warn" if value >= 0.99 else "bad"
 
 
 def bar_label(bar: DayBar) -> str:
-    """The tooltip of a bar, like `2026-11-20: 99.930% up, 1 failed of 1440`."""
-    text = "no data" if bar.uptime is None else f"{bar.uptime * 100:.3f}% up, {bar.down} failed of {bar.total}"
-    return f"{bar.day:%Y-%m-%d}: {text}" + (" (maintenance, not counted)" if bar.maintenance else "")
+    """The tooltip of a bar, like `2026-11-20: 99.93% up` (short: a big page has 9,000 of them)."""
+    return f"{bar.day.isoformat()}: {day_text(bar.maintenance, bar.uptime)}"
+
+
+def day_text(maintenance: bool, value: float | None) -> str:
+    """What a day's tooltip says after its date: `100% up`, `99.93% up` (rounded down), `no data`; maintenance."""
+    text = "no data" if value is None else "100% up" if value == 1 else f"{floor(value * 10000) / 100:.2f}% up"
+    return text + " (maintenance, not counted)" if maintenance else text

@@ -15,33 +15,15 @@ from tocsin.statuspage import incidents as inc
 from tocsin.statuspage import status as st
 from tocsin.statuspage import uptime as up
 from tocsin.statuspage.config import StatusComponent, StatusPageConfig, Theme
+from tocsin.statuspage.daybars import BarMaker, BarView, ComponentBars
 from tocsin.statuspage.maintenance import covers, occurrences, spans_for
 from tocsin.store.status_incidents import PageIncident, page_incidents
 from tocsin.store.status_pages import StatusPageStore
+from tocsin.store.status_rollups import DayCounts, daily_counts
 
 RECENT_DAYS = 90  # incidents resolved this long ago still show in the bars and incidents.json
 RECENT_INCIDENTS = 50  # as Statuspage's incidents.json
 COMPLETED_DAYS = 30  # completed maintenance listed in scheduled-maintenances.json and the feeds
-
-
-class BarIncident(BaseModel):
-    """An incident that touched a day of a component."""
-
-    id: str
-    name: str
-
-
-class BarView(BaseModel):
-    """One day bar."""
-
-    day: str
-    total: int
-    down: int
-    uptime: float | None
-    maintenance: bool
-    css: str
-    label: str
-    incidents: list[BarIncident] = []
 
 
 class ComponentView(BaseModel):
@@ -113,22 +95,6 @@ def ident(*parts: str) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:12]
 
 
-def _bar(bar: up.DayBar, touched: Sequence[inc.IncidentView]) -> BarView:
-    label = up.bar_label(bar)
-    if touched:
-        label += "; incidents: " + ", ".join(i.name for i in touched)
-    return BarView(
-        day=bar.day.isoformat(),
-        total=bar.total,
-        down=bar.down,
-        uptime=bar.uptime,
-        maintenance=bar.maintenance,
-        css=up.bar_class(bar),
-        label=label,
-        incidents=[BarIncident(id=i.id, name=i.name) for i in touched],
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class _Context:
     """What every component of one page is built from."""
@@ -138,21 +104,13 @@ class _Context:
     data: PageData
     incidents: Sequence[inc.IncidentView]  # the page's recent incidents
     impacts: Mapping[str, list[st.ComponentStatus]]  # component name -> unresolved incidents' impacts
+    counts: Mapping[str, Sequence[DayCounts]]  # monitor name -> its daily counts over the bars' days
+    maker: BarMaker  # the page's day strings and day wordings, shared by its components
 
 
-async def _bars(rt: Runtime, spec: StatusComponent, now: datetime) -> list[up.DayBar]:
-    if not spec.monitors:
-        return []
-    windows = rt.alerts.setup.maintenance
-    since, until = up.day_start(up.first_day(now)), now + timedelta(days=1)
-    buckets = [b for m in spec.monitors for b in await rt.store.buckets(m, since, until, "day")]
-    return up.daily_bars(buckets, spans_for(windows, spec.monitors, since, until), now)
-
-
-async def _component(rt: Runtime, ctx: _Context, index: int, spec: StatusComponent) -> ComponentView:
+def _component(rt: Runtime, ctx: _Context, index: int, spec: StatusComponent) -> ComponentView:
     component_id = ident(ctx.slug, spec.name)
-    bars = await _bars(rt, spec, ctx.now)
-    days = inc.by_day(ctx.incidents, component_id, up.first_day(ctx.now), up.DAYS) if bars else {}
+    made = _bars(rt, ctx, spec, component_id) if spec.monitors else ComponentBars([], None, None)
     windows = rt.alerts.setup.maintenance
     monitors = st.component_status([_monitor(rt, windows, m, ctx.now) for m in spec.monitors])
     return ComponentView(
@@ -165,10 +123,20 @@ async def _component(rt: Runtime, ctx: _Context, index: int, spec: StatusCompone
         status=st.effective_status(monitors, ctx.data.overrides.get(spec.name), ctx.impacts.get(spec.name, [])),
         monitored=bool(spec.monitors),
         changed_at=_changed_at(rt, spec.monitors),
-        uptime_90d=up.uptime(bars),
-        uptime_30d=up.uptime(bars[-30:]),
-        bars=[_bar(b, days.get(b.day, [])) for b in bars],
+        uptime_90d=made.uptime_90d,
+        uptime_30d=made.uptime_30d,
+        bars=made.bars,
     )
+
+
+def _bars(rt: Runtime, ctx: _Context, spec: StatusComponent, component_id: str) -> ComponentBars:
+    """The component's 90 days: its monitors' counts summed per day, maintenance days, incidents per day."""
+    first = ctx.maker.first
+    since, until = up.day_start(first), ctx.now + timedelta(days=1)
+    counts = up.sum_by_day(row for m in spec.monitors for row in ctx.counts.get(m, ()))
+    spans = spans_for(rt.alerts.setup.maintenance, spec.monitors, since, until)
+    touched = inc.by_day(ctx.incidents, component_id, first, ctx.maker.days)
+    return ctx.maker.make(counts, up.maintenance_days(first, ctx.maker.days, spans), touched)
 
 
 def _monitor(rt: Runtime, windows: Sequence[MaintenanceWindow], name: str, now: datetime) -> st.MonitorView:
@@ -242,8 +210,11 @@ async def status_page(
     data = data if data is not None else await page_data(rt, page.slug, now)
     ids = component_ids(page)
     found = [inc.incident_view(i, ids) for i in data.incidents]
-    ctx = _Context(page.slug, now, data, found, inc.open_impacts(data.incidents))
-    components = [await _component(rt, ctx, i, c) for i, c in enumerate(page.components)]
+    names = {m for c in page.components for m in c.monitors}
+    since, until = up.day_start(up.first_day(now)), now + timedelta(days=1)
+    counts = await daily_counts(rt.store.database, names, since, until) if names else {}
+    ctx = _Context(page.slug, now, data, found, inc.open_impacts(data.incidents), counts, BarMaker(up.first_day(now)))
+    components = [_component(rt, ctx, i, c) for i, c in enumerate(page.components)]
     unresolved = [i for i in found if not i.resolved]
     level = st.worst_level([st.indicator(c.status for c in components), *(i.impact for i in unresolved)])
     past = maintenances_between(rt, page, now - timedelta(days=COMPLETED_DAYS), now, now)

@@ -174,6 +174,7 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True, test_clock: b
 
 # Order matters where paths overlap: /monitors/new before /monitors/{name}.
 ROUTERS = (
+    status_pages.router,  # first: the busiest public pages skip matching every other route (only /status/ paths)
     ops.router,
     alertmanager.router,
     ingest.router,
@@ -204,7 +205,6 @@ ROUTERS = (
     slo_pages.router,
     report_pages.router,
     oncall_pages.router,
-    status_pages.router,
     status_console.router,
     status_pages_api.router,
     subscription_pages.router,

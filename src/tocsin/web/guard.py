@@ -32,6 +32,7 @@ class AccessGuard:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._rules: dict[tuple[str, str, str], Rule | None] = {}  # (method, root_path, path) -> rule, bounded
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Let the request through with its principal in the scope, or answer with a refusal."""
@@ -42,7 +43,7 @@ class AccessGuard:
 
     async def _guard(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = scope["app"].state
-        found = _route(scope, state.routes) or UNKNOWN  # unknown: the router answers 404/405 to those allowed
+        found = self._rule(scope, state.routes) or UNKNOWN  # unknown: the router answers 404/405 to those allowed
         access = found.effective(state.runtime.loaded.config.server)
         principal, stale = await _identify(state.access, scope, state.runtime.clock.now())
         scope[PRINCIPAL] = principal
@@ -60,6 +61,18 @@ class AccessGuard:
             response.delete_cookie(SESSION_COOKIE, path="/")
         await response(scope, receive, send)
 
+    def _rule(self, scope: Scope, routes: list[RouteContext]) -> Rule | None:
+        """`_route`, memoized: which route a method and path reach depends on nothing else, and matching every
+        route costs more than a cached status page answer."""
+        key = (scope["method"], scope.get("root_path", ""), scope["path"])
+        if key not in self._rules:
+            if len(self._rules) >= RULE_MEMO:  # unbounded paths (scanners): start over rather than grow
+                self._rules.clear()
+            self._rules[key] = _route(scope, routes)
+        return self._rules[key]
+
+
+RULE_MEMO = 4096  # distinct (method, path) pairs remembered
 
 _SAFE_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -74,7 +87,8 @@ def _hardened(send: Send) -> Send:
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = list(message.get("headers", [])) + _SAFE_HEADERS
-            if any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers):
+            html = any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in headers)
+            if html and not any(k.lower() == b"cache-control" for k, _ in headers):  # public pages say their own
                 headers.append((b"cache-control", b"no-store"))
             message = {**message, "headers": headers}
         await send(message)

@@ -10,9 +10,8 @@ routes answer at the root (web/status_domains.py), so links are written relative
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from html import escape
 from typing import Any
 
@@ -22,8 +21,9 @@ from fastapi.templating import Jinja2Templates
 
 from tocsin.statuspage import badges, feeds, themes
 from tocsin.statuspage import statuspage_api as api
-from tocsin.statuspage.cache import PageCache, PageUnavailable, Served, fingerprint
+from tocsin.statuspage.cache import PageCache, PageUnavailable, Rendered, Served, fingerprint
 from tocsin.statuspage.config import StatusPageConfig
+from tocsin.statuspage.daybars import BarView
 from tocsin.statuspage.history import HistoryView, history, page_of
 from tocsin.statuspage.registry import Registry, registry
 from tocsin.statuspage.views import ComponentView, StatusPageView, status_page
@@ -31,6 +31,7 @@ from tocsin.web.deps import runtime
 
 router = APIRouter(include_in_schema=False)
 CACHE_CONTROL = "public, max-age=30"
+GZIP_MIN = 1024  # bytes: smaller bodies are sent as they are (gzip would barely shrink them)
 BASE = "tocsin.status_base"  # set in the ASGI scope by the custom-domain middleware ("" at a domain's root)
 
 Render = Callable[[StatusPageView, bool], bytes]
@@ -85,16 +86,34 @@ async def _answer(request: Request, slug: str, kind: str, media_type: str, rende
         return _unavailable()
     key = f"{kind}:{served.stale}"
     if key not in served.entry.renders:
-        served.entry.renders[key] = render(served.view, served.stale)
+        served.entry.renders[key] = Rendered(render(served.view, served.stale))
     return cached(request, served.entry.renders[key], media_type, stale=served.stale)
 
 
-def cached(request: Request, body: bytes, media_type: str, *, stale: bool = False) -> Response:
-    """The body with an ETag and public caching, or 304 when the client already has it."""
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL} | ({"X-Tocsin-Stale": "1"} if stale else {})
-    wanted = [t.strip() for t in request.headers.get("if-none-match", "").split(",")]
-    if etag in wanted or "*" in wanted:
+def _gzip_ok(request: Request) -> bool:
+    """Whether the client accepts gzip (`Accept-Encoding: gzip`, not `gzip;q=0`)."""
+    for part in request.headers.get("accept-encoding", "").lower().split(","):
+        name, _, params = part.partition(";")
+        if name.strip() in ("gzip", "*"):
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+def cached(request: Request, rendered: Rendered | bytes, media_type: str, *, stale: bool = False) -> Response:
+    """The body with an ETag and public caching (gzipped when the client accepts it and it is worth it), or 304
+    when the client already has it. The gzip variant has its own ETag, as two representations must."""
+    found = rendered if isinstance(rendered, Rendered) else Rendered(rendered)
+    body, etag = found.body, found.etag
+    headers = {"Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
+    if len(body) >= GZIP_MIN and _gzip_ok(request):
+        body, etag = found.gzip(), etag[:-1] + '-gzip"'
+        headers["Content-Encoding"] = "gzip"
+    headers["ETag"] = etag
+    if stale:
+        headers["X-Tocsin-Stale"] = "1"
+    wanted = request.headers.get("if-none-match")
+    if wanted and (etag in (t.strip() for t in wanted.split(",")) or wanted.strip() == "*"):
+        headers.pop("Content-Encoding", None)
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=media_type, headers=headers)
 
@@ -103,23 +122,42 @@ def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), default=str).encode()
 
 
-def bars_svg(component: ComponentView, link: Callable[[str], str] | None = None, width: int = 900) -> str:
-    """The component's daily bars as inline SVG, each with a `<title>` tooltip; days with incidents link to them."""
-    height = 34
-    step = width / max(len(component.bars), 1)
-    parts = []
-    for i, b in enumerate(component.bars):
-        rect = (
-            f'<rect class="{b.css}" x="{i * step:.1f}" width="{max(step - 2, 1):.1f}" height="{height}" rx="1">'
-            f"<title>{escape(b.label)}</title></rect>"
-        )
+def _runs(bars: Sequence[BarView], linked: bool) -> list[tuple[int, int]]:
+    """Index ranges of consecutive days that say the same (a day with a linked incident stands alone)."""
+    out: list[tuple[int, int]] = []
+    key: object = None
+    for i, b in enumerate(bars):
+        alone = linked and bool(b.incidents)
+        this = None if alone else (b.css, b.label.partition(": ")[2])
+        if this is not None and this == key:
+            out[-1] = (out[-1][0], i)
+        else:
+            out.append((i, i))
+        key = this
+    return out
+
+
+def bars_svg(component: ComponentView, link: Callable[[str], str] | None = None) -> str:
+    """The component's daily bars as inline SVG: one unit per day, a `<title>` tooltip on every day; consecutive
+    days that say the same share one shape and tooltip (`… to …, each day: 100% up`); days with incidents link."""
+    bars, pattern = component.bars, f"gap-{component.id}"
+    parts = [
+        f'<defs><pattern id="{pattern}" width="1" height="1" patternUnits="userSpaceOnUse">'
+        '<rect x=".8" width=".2" height="1"/></pattern></defs>'
+    ]
+    for first, last in _runs(bars, link is not None):
+        b = bars[first]
+        label = b.label if first == last else f"{b.day} to {bars[last].day}, each day: {b.label.partition(': ')[2]}"
+        shape = f'<rect x="{first}" width="{last - first + 1}" height="1" class="{b.css}">'
+        shape += f"<title>{escape(label)}</title></rect>"
         if b.incidents and link is not None:
-            rect = f'<a href="{escape(link(b.incidents[0].id))}" aria-label="{escape(b.label)}">{rect}</a>'
-        parts.append(rect)
-    summary = f"{component.name}: daily uptime, last {len(component.bars)} days"
+            shape = f'<a href="{escape(link(b.incidents[0].id))}" aria-label="{escape(label)}">{shape}</a>'
+        parts.append(shape)
+    summary = escape(f"{component.name}: daily uptime, last {len(bars)} days")
     return (
-        f'<svg class="bars" viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img" '
-        f'aria-label="{escape(summary)}"><title>{escape(summary)}</title>{"".join(parts)}</svg>'
+        f'<svg class="bars" viewBox="0 0 {len(bars)} 1" preserveAspectRatio="none" role="img" aria-label="{summary}">'
+        f'<title>{summary}</title>{"".join(parts)}<rect class="gaps" width="{len(bars)}" height="1" '
+        f'fill="url(#{pattern})"/></svg>'
     )
 
 
@@ -247,5 +285,5 @@ async def history_html(request: Request, slug: str, page: int = PageNumber) -> R
         templates: Jinja2Templates = request.app.state.templates
         values = {"view": served.view, "stale": served.stale, "base": root}
         values["theme_css"] = themes.css(served.view.theme)
-        served.entry.renders[key] = templates.get_template("status_history.html").render(**values).encode()
+        served.entry.renders[key] = Rendered(templates.get_template("status_history.html").render(**values).encode())
     return cached(request, served.entry.renders[key], "text/html; charset=utf-8", stale=served.stale)

@@ -26,6 +26,7 @@ from tocsin.statuspage.subscribers import SubscriptionError, check_form, sign_fo
 from tocsin.web.deps import runtime
 from tocsin.web.ratelimit import client_address
 from tocsin.web.ui.forms import form_list, form_text, form_values
+from tocsin.web.ui.status_pages import base
 
 router = APIRouter(include_in_schema=False)
 Token = Annotated[str, Query(min_length=1, max_length=128)]
@@ -91,7 +92,8 @@ async def _form(request: Request, slug: str, **filled: object) -> SubscribeForm:
 
 def _page(request: Request, template: str, status: int = 200, **values: object) -> Response:
     templates: Jinja2Templates = request.app.state.templates
-    html = templates.get_template(template).render(**values)
+    root = base(request, str(request.path_params.get("slug", "")))  # "" on the page's custom domain
+    html = templates.get_template(template).render(base=root, **values)
     return Response(html, status, {"Cache-Control": "no-store"}, "text/html; charset=utf-8")
 
 
