@@ -1,6 +1,8 @@
 """Benchmark: tocsin's scheduler vs a bare aiohttp loop vs blackbox_exporter, same targets, same rate.
 
-Run: .venv/bin/python bench/checks.py [--quick]
+Run: .venv/bin/python bench/checks.py [--quick] [--scenarios 10000:30,1000:10]
+Profile tocsin alone: bench/checks.py --profile /tmp/checks.prof --scenarios 10000:30
+(cProfile over the tocsin worker's event-loop thread; read it with `python -m pstats`).
 
 Each contender runs in its own process against local HTTP targets served by another
 process, with a fresh connection per check. Reported: sustained checks/s, scheduling lag
@@ -216,13 +218,22 @@ async def run_blackbox(ports: list[int], monitors: int, interval: float, duratio
 
 
 # --------------------------------------------------------------------------- orchestration
-def worker(kind: str, ports: list[int], monitors: int, interval: float, duration: float) -> dict[str, float] | None:
+def worker(
+    kind: str, ports: list[int], monitors: int, interval: float, duration: float, profile: str = ""
+) -> dict[str, float] | None:
     runner = {"tocsin": run_tocsin, "bare": run_bare, "blackbox": run_blackbox}[kind]
-    return asyncio.run(runner(ports, monitors, interval, duration))  # type: ignore[operator]
+    if not profile:
+        return asyncio.run(runner(ports, monitors, interval, duration))  # type: ignore[operator]
+    import cProfile
+
+    with cProfile.Profile() as prof:
+        result = asyncio.run(runner(ports, monitors, interval, duration))  # type: ignore[operator]
+    prof.dump_stats(profile)
+    return result  # type: ignore[no-any-return]
 
 
 def run_in_subprocess(
-    kind: str, ports: list[int], monitors: int, interval: float, duration: float
+    kind: str, ports: list[int], monitors: int, interval: float, duration: float, profile: str = ""
 ) -> dict[str, float] | None:
     args = [
         sys.executable,
@@ -237,6 +248,8 @@ def run_in_subprocess(
         str(interval),
         "--duration",
         str(duration),
+        "--profile",
+        profile,
     ]
     out = subprocess.run(
         args, capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(HERE.parent / "src")}
@@ -255,27 +268,30 @@ def main() -> None:
     parser.add_argument("--monitors", type=int, default=1000)
     parser.add_argument("--interval", type=float, default=30)
     parser.add_argument("--duration", type=float, default=60)
+    parser.add_argument("--scenarios", default="", help="monitors:interval pairs, e.g. 10000:30,1000:10")
+    parser.add_argument("--profile", default="", help="run only tocsin, under cProfile, dumping stats here")
     args = parser.parse_args()
     if args.serve_target:
         serve_targets(args.serve_target)
         return
     if args.worker:
         ports = [int(p) for p in args.ports.split(",")]
-        print(json.dumps(worker(args.worker, ports, args.monitors, args.interval, args.duration)))
+        print(json.dumps(worker(args.worker, ports, args.monitors, args.interval, args.duration, args.profile)))
         return
 
     scenarios = [(1000, 10.0), (10_000, 30.0), (10_000, 10.0)]
     duration = 60.0
     if args.quick:
         scenarios, duration = [(200, 5.0)], 5.0
+    if args.scenarios:
+        scenarios = [(int(m), float(i)) for m, i in (pair.split(":") for pair in args.scenarios.split(","))]
+    contenders = ("tocsin",) if args.profile else ("tocsin", "bare", "blackbox")
     ports = [free_port() for _ in range(2)]
     targets = start_targets(ports)
     rows = []
     try:
         for monitors, interval in scenarios:
-            results = {
-                k: run_in_subprocess(k, ports, monitors, interval, duration) for k in ("tocsin", "bare", "blackbox")
-            }
+            results = {k: run_in_subprocess(k, ports, monitors, interval, duration, args.profile) for k in contenders}
             rows.append((monitors, interval, results))
     finally:
         for t in targets:

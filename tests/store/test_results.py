@@ -25,7 +25,7 @@ async def test_enqueue_then_flush(store: Store) -> None:
 async def test_enqueued_results_commit_without_flush(store: Store) -> None:
     await store.sync_monitors([define("api")])
     store.enqueue([result("api", T0)])
-    for _ in range(100):  # the writer lingers ~50 ms for company, then commits alone
+    for _ in range(100):  # the writer lingers ~0.5 s for company, then commits alone
         if await store.recent_results("api"):
             return
         await asyncio.sleep(0.02)

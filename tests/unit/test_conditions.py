@@ -49,6 +49,9 @@ CASES: list[tuple[str, Observation, str | None]] = [
     ("[STATUS] == any(200, 429)", obs(status=429), None),
     ("[STATUS] == any(200, 429)", obs(status=500), "500"),
     ("[STATUS] != any(500, 503)", obs(status=200), None),
+    # the quick path for `[STATUS] ==` is taken only for a status it accepts, and only for STATUS
+    ("[STATUS] == 200", obs(status=None), "no HTTP status"),
+    ("[BODY].code == 200", obs(status=200, body=b'{"code": 500}'), "500"),
     # pat() works on numbers too, as text
     ("[STATUS] == pat(2*)", obs(status=204), None),
     # response time is milliseconds; a duration on the right is converted

@@ -155,6 +155,8 @@ class ParsedCondition:
     right_text: str
     literals: tuple[_Literal, ...] = ()
     pattern: re.Pattern[str] | None = None
+    # `[STATUS] == 200` (or `== any(200, 204)`): the status codes that satisfy it outright.
+    statuses: frozenset[float] = frozenset()
 
     @property
     def placeholder(self) -> str:
@@ -172,6 +174,8 @@ class ParsedCondition:
 
     def judge(self, facts: _Facts) -> ConditionFailure | None:
         """Judge already-wrapped facts, sharing their parsed body with other conditions."""
+        if facts.obs.status in self.statuses:  # the common case, without resolving or formatting
+            return None
         value = _resolve(self.left, facts)
         if isinstance(value, _Missing):
             return ConditionFailure(self.text, value.reason, self.expected)
@@ -358,7 +362,9 @@ def _parse_right(text: str, left: _Left, op: str, raw: str, start: int) -> Parse
         return ParsedCondition(text, left, op, right, pattern=_glob(text, right, column))
     items = _split_any(text, right, column) if func == "any" else [right]
     literals = tuple(_literal(text, left, op, item, column) for item in items)
-    return ParsedCondition(text, left, op, right, literals)
+    plain_status = left.name == "STATUS" and left.func is None and op == "=="
+    statuses = frozenset(lit.number for lit in literals if lit.number is not None) if plain_status else frozenset()
+    return ParsedCondition(text, left, op, right, literals, statuses=statuses)
 
 
 def _right_func(right: str) -> str | None:

@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from prometheus_client import Counter, Histogram
+
 from tocsin.alerting.ingest import Ingest
 from tocsin.checks import heartbeat
 from tocsin.checks.alerts import alerts_for
@@ -66,6 +68,7 @@ class CheckRunner:
         self.states: dict[str, MonitorState] = {}
         self.paused: set[str] = set()
         self.pings: dict[str, Pings] = {}
+        self._children: dict[tuple[str, Outcome], tuple[Counter, Histogram]] = {}
 
     def configure(self, monitors: dict[str, Monitored], records: dict[str, MonitorRecord]) -> None:
         """Adopt a new monitor set; state of monitors that stay is kept, new ones load from the store."""
@@ -178,11 +181,15 @@ class CheckRunner:
 
     def _count(self, spec: MonitorBase, result: CheckResult) -> None:
         m, kind = self._metrics, self.monitors[spec.name].kind
-        m.checks.labels(kind, result.outcome.value).inc()
+        children = self._children.get((kind, result.outcome))
+        if children is None:  # labels() validates and locks on every call: look each pair up once
+            children = (m.checks.labels(kind, result.outcome.value), m.check_duration.labels(kind))
+            self._children[(kind, result.outcome)] = children
+        children[0].inc()
         if result.outcome is not Outcome.UP and result.reason is not None:
             m.check_failures.labels(kind, result.reason.value).inc()
         if result.latency_ms is not None:
-            m.check_duration.labels(kind).observe(result.latency_ms / 1000)
+            children[1].observe(result.latency_ms / 1000)
 
     def status_counts(self) -> dict[str, int]:
         """Monitors by status; read by the metrics endpoint at scrape time (O(monitors), never per check)."""

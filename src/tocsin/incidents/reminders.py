@@ -8,13 +8,14 @@ not repeated until the next period: a reminder is a nudge, not a page.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from tocsin.clock import Clock
+from tocsin.clock import Clock, sleep_until_or
 from tocsin.incidents.audience import audience, console_url
 from tocsin.incidents.notices import notify_user
 from tocsin.incidents.updates import (
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-POLL = timedelta(minutes=1)  # new updates and incidents are picked up at least this often
+POLL = timedelta(minutes=15)  # a safety net: declaring and changing incidents wake the loop (see `wake`)
 ACTOR = "tocsin"
 
 # Sends one claimed reminder (subject, text) about an incident.
@@ -62,10 +63,16 @@ class UpdateReminders:
     ) -> None:
         self._clock, self._store, self._period, self._send, self._url = clock, store, period, send, url
         self.sent = 0
+        self._wake = asyncio.Event()
+
+    async def wake(self, *_: object) -> None:
+        """Look again now (an incident listener: a new or reopened incident may need a reminder sooner)."""
+        self._wake.set()
 
     async def run(self) -> None:
         """Remind until cancelled; wake at the next due reminder or after POLL, whichever is first."""
         while True:
+            self._wake.clear()  # before the turn: a wake during it means "look again"
             try:
                 wake = await self.tick()
             except Exception:  # a failed turn must not end reminders for good
@@ -73,7 +80,7 @@ class UpdateReminders:
                 wake = None
             now = self._clock.timestamp()
             until = now + POLL.total_seconds() if wake is None else min(wake.timestamp(), now + POLL.total_seconds())
-            await self._clock.sleep_until(max(until, now))
+            await sleep_until_or(self._clock, max(until, now), self._wake)
 
     async def tick(self) -> datetime | None:
         """Send every reminder due now; when the next one is due (None: nothing to wait for)."""
@@ -120,4 +127,6 @@ def runtime_reminders(rt: Runtime) -> UpdateReminders:
         await store.queue(deliveries(n, through, "reminder"), now)
         rt.outbox.wake()
 
-    return UpdateReminders(rt.clock, store, period, send, url)
+    reminders = UpdateReminders(rt.clock, store, period, send, url)
+    rt.incidents.listeners.append(reminders.wake)
+    return reminders

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 RECEIVER_PREFIX = "status:"
 EMAIL, WEBHOOK = 0, 1  # integration index of each kind under receiver `status:<slug>`
-POLL = 1.0  # seconds between looks for new public updates (one indexed query) when nobody wakes the loop
+POLL = 15.0  # seconds between looks for public updates nobody woke the loop for (a safety net: posting wakes it)
 PURGE_EVERY = 3600.0  # seconds between purges of expired unconfirmed subscriptions
 
 

@@ -62,7 +62,7 @@ class Writer(Generic[T]):
         commit: CommitFn[T],
         *,
         max_batch: int = 1000,
-        max_delay: float = 0.05,
+        max_delay: float = 0.5,
         on_batch: OnBatch | None = None,
         attempts: int = 5,
     ) -> None:
@@ -125,7 +125,10 @@ class Writer(Generic[T]):
         pending.rows += len(chunk.items)
         if chunk.done is not None:
             pending.urgent += 1
-        self._signal.set()
+        # Why not always: the lingering writer already holds a deadline from the first chunk,
+        # and waking it for every result (thousands a second) cost more CPU than the commits.
+        if len(pending.chunks) == 1 or chunk.done is not None or pending.rows >= self._max_batch:
+            self._signal.set()
 
     async def _loop(self) -> None:
         pending = self._pending
@@ -142,8 +145,12 @@ class Writer(Generic[T]):
         """Wait until there is something worth a transaction.
 
         Why linger: results arrive one by one from thousands of checks; holding them up to
-        `max_delay` lets them share one transaction. Anyone awaiting a commit (write, flush,
-        a job) or a full batch cuts the wait short, so durable callers never pay it.
+        `max_delay` lets them share one transaction. Why 0.5 s: a commit's cost is mostly per
+        transaction, not per row (round trips to the driver thread, and a WAL write of every
+        page its rows touch: raw index, three rollups and monitor state, each on a different
+        page per monitor). With a 50 ms linger, 10k monitors at 30 s cost ~250 µs more CPU per
+        check (bench/RESULTS.md). Anyone awaiting a commit (write, flush, a job) or a full
+        batch cuts the wait short, so durable callers never pay it.
         """
         pending, loop = self._pending, asyncio.get_running_loop()
         while not (pending.jobs or pending.urgent or self._closing):

@@ -190,6 +190,7 @@ async def post_update(request: Request, incident_id: int, body: UpdateRequest) -
         rt.outbox.wake()
     if body.audience == "public":
         registry(request.app.state, rt).invalidate()
+        await rt.subscriptions.wake()  # fan it out to the page's subscribers now
     return PostedUpdate(
         update=update_view(stored),
         receivers=receivers,
