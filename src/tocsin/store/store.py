@@ -193,11 +193,13 @@ class Store:
 
     async def recent_results(self, name: str, limit: int = 50, before: datetime | None = None) -> list[CheckResult]:
         """Raw results newest first; page with `before` = the oldest `at` of the previous page."""
+        await self._caught_up()
         async with self._db.read() as conn:
             return await results.recent(conn, name, limit, before)
 
     async def recent_failures(self, name: str, limit: int = 20) -> list[CheckResult]:
         """Raw results that were not up, newest first."""
+        await self._caught_up()
         async with self._db.read() as conn:
             return await results.recent(conn, name, limit, failures_only=True)
 
@@ -207,11 +209,13 @@ class Store:
 
     async def many_window_stats(self, names: Sequence[str], since: datetime, until: datetime) -> dict[str, WindowStats]:
         """`window_stats` for many monitors in one query."""
+        await self._caught_up()
         async with self._db.read() as conn:
             return await stats.many_window_stats(conn, names, since, until)
 
     async def buckets(self, name: str, since: datetime, until: datetime, resolution: Resolution) -> list[Bucket]:
         """Stored rollup rows overlapping the window, oldest first (missing = no results)."""
+        await self._caught_up()
         async with self._db.read() as conn:
             return await stats.buckets(conn, name, since, until, resolution)
 
@@ -238,6 +242,11 @@ class Store:
         found = list(records)
         self._ids.update((r.name, r.id) for r in found)
         return found
+
+    async def _caught_up(self) -> None:
+        """Read your writes: results still lingering for a batch are committed before a read of results."""
+        if self.writer.pending:
+            await self.writer.flush()
 
     async def _id(self, name: str) -> int:
         if name not in self._ids and await self.get_monitor(name) is None:
