@@ -199,6 +199,20 @@ class IncidentStore:
             children = await _children(conn, [r["id"] for r in rows])
         return [_incident_from(r, children) for r in rows]
 
+    async def open_for_group(self, group_key: str) -> Incident | None:
+        """The newest open incident linked to alert group `group_key`, if any (one indexed lookup)."""
+        g, i = incident_alert_groups.c, incidents.c
+        query = (
+            select(i.id)
+            .join(incident_alert_groups, g.incident_id == i.id)
+            .where(g.group_key == group_key, i.status != Status.RESOLVED.value)
+            .order_by(i.id.desc())
+            .limit(1)
+        )
+        async with self._db.read() as conn:
+            found = (await conn.execute(query)).scalar()
+        return None if found is None else await self.get(int(found))
+
     async def timeline(self, incident_id: int) -> list[TimelineEntry]:
         """An incident's timeline, oldest first."""
         c = incident_timeline.c

@@ -21,7 +21,6 @@ from tocsin.incidents.model import (
     IncidentError,
     Levels,
     Milestones,
-    Status,
     check_impacts,
     parse_role,
     parse_severity,
@@ -44,7 +43,6 @@ from tocsin.web.incident_targets import known_components, known_services
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 STATUSES = "^(investigating|identified|monitoring|resolved)$"
 Source = Literal["console", "api", "cli", "alert_group"]
-OPEN = (Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING)
 
 
 class DeclareRequest(BaseModel):
@@ -144,12 +142,7 @@ def group_times(request: Request, key: str) -> Milestones:
 
 async def open_incident_of(request: Request, key: str) -> Incident | None:
     """The open incident alert group `key` is linked to, if any (the newest when several are)."""
-    store = service(request).store
-    for status in OPEN:
-        found = [i for i in await store.find(status=status.value) if key in i.alert_groups]
-        if found:
-            return found[0]
-    return None
+    return await service(request).store.open_for_group(key)
 
 
 async def check_unlinked(request: Request, key: str | None) -> None:
