@@ -92,6 +92,12 @@ class Metrics:
             ["step"],
             registry=r,
         )
+        self.fastlane_answers = Counter(
+            "tocsin_http_fastlane_answers",
+            "Public answers (status pages) written from the one-second fast lane, by outcome: hit, not_modified.",
+            ["outcome"],
+            registry=r,
+        )
         self.incident_action_export_failures = Counter(
             "tocsin_incident_action_export_failures",
             "Follow-up actions the actions webhook did not accept (retried), by reason: status, timeout, connect.",

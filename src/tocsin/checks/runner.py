@@ -8,6 +8,7 @@ of the same monitor cannot interleave their updates.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -68,6 +69,7 @@ class CheckRunner:
         self.states: dict[str, MonitorState] = {}
         self.paused: set[str] = set()
         self.pings: dict[str, Pings] = {}
+        self.change_listeners: list[Callable[[str], None]] = []  # called with the monitor's name on a state change
         self._children: dict[tuple[str, Outcome], tuple[Counter, Histogram]] = {}
 
     def configure(self, monitors: dict[str, Monitored], records: dict[str, MonitorRecord]) -> None:
@@ -171,6 +173,8 @@ class CheckRunner:
         previous_since: datetime | None,
     ) -> None:
         log.info("monitor %s: %s -> %s", spec.name, change.previous.value, change.current.value)
+        for listener in self.change_listeners:
+            listener(spec.name)
         now = self._clock.now()
         alerts = alerts_for(spec, change, result, previous_since, now, self.external_url)
         for alert in alerts:

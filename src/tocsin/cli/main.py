@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import click
 
 import tocsin
+from tocsin import eventloop
 
 DEFAULT_CONFIG = "tocsin.yaml"
 
@@ -57,7 +57,7 @@ def serve(
     from tocsin.cli.serve import run_server
 
     _logging(log_level)
-    sys.exit(asyncio.run(run_server(Path(config_path), host, port, database_url, test_clock)))
+    sys.exit(eventloop.run(run_server(Path(config_path), host, port, database_url, test_clock)))
 
 
 @main.command()
@@ -76,7 +76,7 @@ def check(config_path: str, names: tuple[str, ...]) -> None:
     """Run each monitor once and print a table; exit 0 only when all are up."""
     from tocsin.cli.check import check_command
 
-    sys.exit(asyncio.run(check_command(Path(config_path), names)))
+    sys.exit(eventloop.run(check_command(Path(config_path), names)))
 
 
 @main.group()
@@ -117,7 +117,7 @@ def slo_status(config_path: str, database_url: str | None, as_json: bool) -> Non
     from tocsin.slo.cli import status_command
 
     _logging("warning")
-    sys.exit(asyncio.run(status_command(Path(config_path), database_url=database_url, as_json=as_json)))
+    sys.exit(eventloop.run(status_command(Path(config_path), database_url=database_url, as_json=as_json)))
 
 
 @slo.command("rules")
@@ -152,7 +152,7 @@ def slo_report(config_path: str, database_url: str | None, months: int, fmt: str
     from tocsin.slo.cli import report_command
 
     _logging("warning")
-    sys.exit(asyncio.run(report_command(Path(config_path), months=months, fmt=fmt, database_url=database_url)))
+    sys.exit(eventloop.run(report_command(Path(config_path), months=months, fmt=fmt, database_url=database_url)))
 
 
 @main.group()
@@ -174,7 +174,7 @@ def migrate(config_path: str, database_url: str | None) -> None:
     from tocsin.cli.dbcmd import migrate_command
 
     _logging("warning")
-    sys.exit(asyncio.run(migrate_command(Path(config_path), database_url)))
+    sys.exit(eventloop.run(migrate_command(Path(config_path), database_url)))
 
 
 def _register_access_commands() -> None:

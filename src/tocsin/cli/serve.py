@@ -7,17 +7,21 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import uvicorn
 
 from tocsin.clock import Clock, FakeClock, SystemClock
 from tocsin.config.errors import ConfigErrors
+from tocsin.config.loader import LoadedConfig
 from tocsin.runtime import Runtime
+from tocsin.statuspage.registry import registry
 from tocsin.store.access_records import AuditEntry
 from tocsin.store.store import StoreUnavailable
 from tocsin.web.app import create_app, with_body_limit
 from tocsin.web.auth import AccessService
+from tocsin.web.fastlane import FastLane, Recorder, protocol_for
 
 log = logging.getLogger("tocsin")
 
@@ -53,8 +57,12 @@ async def _serve(runtime: Runtime, host: str | None, port: int | None, test_cloc
     bootstrap = os.environ.get(BOOTSTRAP_ENV) or None
     setup_token = await app.state.access.prepare(runtime.loaded, bootstrap, runtime.clock.now())
     tls = server_cfg.tls
+    lane = FastLane()
+    answers = runtime.metrics.fastlane_answers
+    lane.on_answer = lambda outcome: answers.labels(outcome).inc()
     config = uvicorn.Config(
-        with_body_limit(app, server_cfg.max_body_bytes),
+        Recorder(with_body_limit(app, server_cfg.max_body_bytes), lane),
+        http=protocol_for(lane),
         host=host or cfg_host.strip("[]"),
         port=int(cfg_port) if port is None else port,
         log_level="warning",
@@ -68,6 +76,9 @@ async def _serve(runtime: Runtime, host: str | None, port: int | None, test_cloc
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(_reload_on_signal(runtime, app.state.access)))
     runtime.reload_hooks.append(lambda loaded: app.state.access.sync_config_users(loaded, runtime.clock.now()))
+    runtime.reload_hooks.append(_clearing(lane))
+    runtime.runner.change_listeners.append(lambda _: lane.clear())  # a monitor's status shows at once
+    registry(app.state, runtime).invalidation_listeners.append(lane.clear)  # incidents, updates, overrides, edits
     task = asyncio.create_task(server.serve())
     # uvicorn exposes only a `started` flag, no event to wait on.
     while not server.started and not task.done():  # noqa: ASYNC110
@@ -80,17 +91,27 @@ async def _serve(runtime: Runtime, host: str | None, port: int | None, test_cloc
     scheme = "https" if tls else "http"
     shown_host = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
     log.info(
-        "tocsin listening on %s://%s:%d%s",
+        "tocsin listening on %s://%s:%d%s (%s event loop)",
         scheme,
         shown_host,
         bound[1],
         " (test clock)" if test_clock else "",
+        type(loop).__module__.partition(".")[0],
     )
     if setup_token:
         base = (server_cfg.external_url or f"{scheme}://{shown_host}:{bound[1]}").rstrip("/")
         log.warning(SETUP_MESSAGE, f"{base}/setup/{setup_token}")
     await task
     return 0
+
+
+def _clearing(lane: FastLane) -> Callable[[LoadedConfig], Awaitable[None]]:
+    """A reload hook emptying the fast lane: a new config may change any page."""
+
+    async def clear(_: LoadedConfig) -> None:
+        lane.clear()
+
+    return clear
 
 
 async def _reload_on_signal(runtime: Runtime, access: AccessService) -> None:

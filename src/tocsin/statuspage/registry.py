@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -62,6 +63,7 @@ class Registry:
         self._next = 0.0
         self._tried = False  # whether a read was attempted yet
         self._generation = 0  # bumped by local changes, so the token moves even before the next read
+        self.invalidation_listeners: list[Callable[[], None]] = []  # told of every local change (the fast lane)
         self._lock = asyncio.Lock()
 
     @property
@@ -81,6 +83,8 @@ class Registry:
         """Something changed here: re-read on the next lookup."""
         self._generation += 1
         self._next = 0.0
+        for listener in self.invalidation_listeners:
+            listener()
 
     async def refresh(self) -> None:
         """Re-read console pages and the change token when due; keep the old ones if the store fails."""

@@ -28,6 +28,7 @@ from tocsin.statuspage.history import HistoryView, history, page_of
 from tocsin.statuspage.registry import Registry, registry
 from tocsin.statuspage.views import ComponentView, StatusPageView, status_page
 from tocsin.web.deps import runtime
+from tocsin.web.fastlane import MARK, Mark, accepts_gzip, etag_matches
 
 router = APIRouter(include_in_schema=False)
 CACHE_CONTROL = "public, max-age=30"
@@ -90,31 +91,25 @@ async def _answer(request: Request, slug: str, kind: str, media_type: str, rende
     return cached(request, served.entry.renders[key], media_type, stale=served.stale)
 
 
-def _gzip_ok(request: Request) -> bool:
-    """Whether the client accepts gzip (`Accept-Encoding: gzip`, not `gzip;q=0`)."""
-    for part in request.headers.get("accept-encoding", "").lower().split(","):
-        name, _, params = part.partition(";")
-        if name.strip() in ("gzip", "*"):
-            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-    return False
-
-
 def cached(request: Request, rendered: Rendered | bytes, media_type: str, *, stale: bool = False) -> Response:
     """The body with an ETag and public caching (gzipped when the client accepts it and it is worth it), or 304
     when the client already has it. The gzip variant has its own ETag, as two representations must."""
     found = rendered if isinstance(rendered, Rendered) else Rendered(rendered)
     body, etag = found.body, found.etag
     headers = {"Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
-    if len(body) >= GZIP_MIN and _gzip_ok(request):
+    if len(body) >= GZIP_MIN and accepts_gzip(request.headers.get("accept-encoding", "")):
         body, etag = found.gzip(), etag[:-1] + '-gzip"'
         headers["Content-Encoding"] = "gzip"
     headers["ETag"] = etag
     if stale:
         headers["X-Tocsin-Stale"] = "1"
     wanted = request.headers.get("if-none-match")
-    if wanted and (etag in (t.strip() for t in wanted.split(",")) or wanted.strip() == "*"):
+    if wanted and etag_matches(wanted, etag):
         headers.pop("Content-Encoding", None)
         return Response(status_code=304, headers=headers)
+    mark = request.scope.get(MARK)
+    if isinstance(mark, Mark) and not stale:  # the same bytes for everyone: the fast lane may repeat them for a second
+        mark.keep = True
     return Response(body, media_type=media_type, headers=headers)
 
 
