@@ -72,6 +72,25 @@ def test_kept_answers_expire_after_the_ttl() -> None:
     assert key not in lane.answers
 
 
+def test_wire_is_the_whole_answer_made_once_per_date() -> None:
+    lane = FastLane()
+    key = request_key(b"h", b"/", b"")
+    lane.keep(key, HEADERS, b"hello", lane.generation)
+    found = lane.lookup(key)
+    assert found is not None
+    defaults = [(b"date", b"Sun, 22 Nov 2026 10:00:01 GMT"), (b"server", b"uvicorn")]
+    full = found.wire(defaults, modified=True)
+    assert full.startswith(b"HTTP/1.1 200 OK\r\ndate: Sun, 22 Nov 2026 10:00:01 GMT\r\nserver: uvicorn\r\n")
+    assert full.endswith(b"\r\n\r\nhello")
+    assert found.wire(defaults, modified=True) is full  # same defaults: the same bytes, not made again
+    not_modified = found.wire(defaults, modified=False)
+    assert not_modified.startswith(b"HTTP/1.1 304 Not Modified\r\n")
+    assert not_modified.endswith(b"\r\n\r\n")
+    assert b"hello" not in not_modified
+    later = [(b"date", b"Sun, 22 Nov 2026 10:00:02 GMT"), (b"server", b"uvicorn")]
+    assert b"10:00:02" in found.wire(later, modified=True)
+
+
 def test_the_oldest_answer_goes_first_when_full(monkeypatch: Any) -> None:
     monkeypatch.setattr(fastlane, "MAX_ANSWERS", 3)
     lane = FastLane()

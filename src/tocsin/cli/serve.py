@@ -58,8 +58,8 @@ async def _serve(runtime: Runtime, host: str | None, port: int | None, test_cloc
     setup_token = await app.state.access.prepare(runtime.loaded, bootstrap, runtime.clock.now())
     tls = server_cfg.tls
     lane = FastLane()
-    answers = runtime.metrics.fastlane_answers
-    lane.on_answer = lambda outcome: answers.labels(outcome).inc()
+    counters = {outcome: runtime.metrics.fastlane_answers.labels(outcome) for outcome in ("hit", "not_modified")}
+    lane.on_answer = lambda outcome: counters[outcome].inc()
     config = uvicorn.Config(
         Recorder(with_body_limit(app, server_cfg.max_body_bytes), lane),
         http=protocol_for(lane),

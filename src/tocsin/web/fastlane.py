@@ -67,7 +67,7 @@ class Mark:
         self.keep = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Answer:
     """A kept 200 answer: its header lines (without `date`/`server`), its body, its ETag, and when it expires."""
 
@@ -76,6 +76,16 @@ class Answer:
     etag: str
     not_modified: bytes  # header lines of the 304 for a matching If-None-Match
     expires: float
+    _wire: tuple[object, bytes, bytes] = (None, b"", b"")  # (default headers it was made with, 200, 304)
+
+    def wire(self, defaults: list[tuple[bytes, bytes]], modified: bool) -> bytes:
+        """The whole answer as written (200, or 304 when not `modified`) with uvicorn's `date` and `server`
+        lines; made once per change of those (once a second), so each answer is one write of ready bytes."""
+        if self._wire[0] is not defaults:
+            lines = b"".join(n + b": " + v + b"\r\n" for n, v in defaults)
+            full = b"".join((STATUS_LINE[200], lines, self.head, b"\r\n", self.body))
+            self._wire = (defaults, full, b"".join((STATUS_LINE[304], lines, self.not_modified, b"\r\n")))
+        return self._wire[1] if modified else self._wire[2]
 
 
 class FastLane:
@@ -118,7 +128,15 @@ class FastLane:
 
 def request_key(host: bytes, target: bytes, accept_encoding: bytes) -> Key:
     """The lane key of a request: lower-cased Host, the request-target as sent, and whether gzip is accepted."""
-    return host.lower(), target, accepts_gzip(accept_encoding.decode("latin-1"))
+    gzip = _GZIP.get(accept_encoding)
+    if gzip is None:
+        if len(_GZIP) >= 256:  # clients send few distinct values; bound it all the same
+            _GZIP.clear()
+        gzip = _GZIP[accept_encoding] = accepts_gzip(accept_encoding.decode("latin-1"))
+    return host.lower(), target, gzip
+
+
+_GZIP: dict[bytes, bool] = {}  # Accept-Encoding value -> accepts gzip
 
 
 class Recorder:
@@ -177,12 +195,13 @@ class _Answered:
             """Nothing waits on a lane answer."""
 
 
+ANSWERED = _Answered()
+
+
 def protocol_for(lane: FastLane) -> type[HttpToolsProtocol]:
     """uvicorn's httptools protocol answering from `lane` before it builds an ASGI cycle."""
 
     class FastLaneProtocol(HttpToolsProtocol):
-        _defaults: tuple[object, bytes] = (None, b"")
-
         def on_headers_complete(self) -> None:
             if not self._from_lane():
                 super().on_headers_complete()
@@ -209,23 +228,11 @@ def protocol_for(lane: FastLane) -> type[HttpToolsProtocol]:
             answer = lane.lookup(request_key(host, self.url, encoding))
             if answer is None:
                 return False
-            if if_none_match is not None and etag_matches(if_none_match.decode("latin-1"), answer.etag):
-                self.transport.writelines((STATUS_LINE[304], self._default_headers(), answer.not_modified, b"\r\n"))
-                lane.on_answer("not_modified")
-            else:
-                head = (STATUS_LINE[200], self._default_headers(), answer.head, b"\r\n")
-                self.transport.writelines((*head, answer.body))
-                lane.on_answer("hit")
-            self.cycle = _Answered()  # type: ignore[assignment]
+            modified = if_none_match is None or not etag_matches(if_none_match.decode("latin-1"), answer.etag)
+            self.transport.write(answer.wire(self.server_state.default_headers, modified))
+            lane.on_answer("hit" if modified else "not_modified")
+            self.cycle = ANSWERED  # type: ignore[assignment]
             self.on_response_complete()
             return True
-
-        def _default_headers(self) -> bytes:
-            """uvicorn's `date` and `server` lines, joined once per change (the date changes every second)."""
-            current = self.server_state.default_headers
-            if self._defaults[0] is not current:
-                joined = b"".join(n + b": " + v + b"\r\n" for n, v in current)
-                type(self)._defaults = (current, joined)
-            return self._defaults[1]
 
     return FastLaneProtocol
