@@ -39,16 +39,17 @@ async def exchange(url: str, raw: bytes, count: int) -> list[Response]:
     host, port = re.match(r"https?://([^:/]+):(\d+)", url).groups()  # type: ignore[union-attr]
     reader, writer = await asyncio.open_connection(host, int(port))
     out: list[Response] = []
+    methods = re.findall(rb"^(GET|HEAD) ", raw, re.MULTILINE)  # a HEAD answer has no body to read
     writer.write(raw)
     try:
         async with asyncio.timeout(10):
-            for _ in range(count):
+            for index in range(count):
                 status_line = await reader.readline()
                 headers: dict[str, str] = {}
                 while (line := await reader.readline()) not in (b"\r\n", b""):
                     name, _, value = line.decode("latin-1").partition(":")
                     headers[name.strip().lower()] = value.strip()
-                length = int(headers.get("content-length", "0"))
+                length = 0 if methods[index] == b"HEAD" else int(headers.get("content-length", "0"))
                 body = await reader.readexactly(length) if length else b""
                 out.append((int(status_line.split()[1]), headers, body))
     finally:
@@ -102,6 +103,19 @@ async def test_lane_repeats_the_apps_answer(tmp_path: Path) -> None:
             assert "content-type" not in headers
             assert "content-length" not in headers
         assert (await lane_answers(api)).get("not_modified", 0) > before
+
+        # HEAD (uptime checkers, CDNs) answers like GET without a body; never from the lane
+        head = b"HEAD /status/acme HTTP/1.1\r\nHost: x\r\n\r\n" + get("/healthz")
+        (status, headers, body), (after, _, healthz) = await exchange(server.url, head, 2)
+        assert (status, headers["etag"], headers["content-length"], body) == (
+            200,
+            etag,
+            first[1]["content-length"],
+            b"",
+        )
+        assert (after, healthz) == (200, b'{"status":"ok"}')  # nothing of a body was left on the connection
+        ((status, _, _),) = await exchange(server.url, f"HEAD / HTTP/1.1\r\nHost: {DOMAIN}\r\n\r\n".encode(), 1)
+        assert status == 200
 
         # the JSON twin is its own answer
         ((status, _, body),) = await exchange(server.url, get("/status/acme.json"), 1)

@@ -55,6 +55,7 @@ class StatusDomains:
         if state is None or rt is None or not getattr(rt, "ready", False):
             await self.app(scope, receive, send)
             return
+        scope = head_as_get(scope)
         host = Headers(scope=scope).get("host", "")
         pages = registry(state, rt)
         await pages.refresh()
@@ -67,6 +68,18 @@ class StatusDomains:
             answer = PlainTextResponse(f"not found: {entry.spec.custom_domain} serves only its status page\n", 404)
             await answer(scope, receive, send)
             return
-        rewritten = dict(scope, path=target, raw_path=target.encode(), root_path="")
+        rewritten = head_as_get(dict(scope, path=target, raw_path=target.encode(), root_path=""))
         rewritten[BASE] = ""
         await self.app(rewritten, receive, send)
+
+
+def head_as_get(scope: Scope) -> Scope:
+    """A `HEAD` of a public status page read is routed as its `GET` (uptime checkers and CDNs send HEAD);
+    uvicorn still sends no body, since its own scope says HEAD. Sign-up and confirmation links stay GET-only:
+    a link scanner's HEAD must not confirm or cancel a subscription."""
+    path = scope["path"]
+    if scope["method"] != "HEAD" or not path.startswith("/status/"):
+        return scope
+    if any(part in path for part in ("/subscribe", "/subscriptions/", "/unsubscribe")):
+        return scope
+    return dict(scope, method="GET")
