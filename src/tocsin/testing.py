@@ -78,7 +78,7 @@ async def running_server(
     *args: str,
     env: dict[str, str] | None = None,
     test_clock: bool = True,
-    timeout: float = 20.0,
+    timeout: float = 30.0,
     bootstrap: bool = True,
 ) -> AsyncIterator[RunningServer]:
     """Start `python -m tocsin serve --port 0` and yield once it logs its address.
@@ -100,9 +100,10 @@ async def running_server(
     )
     assert proc.stdout is not None
     log: list[str] = []
-    url = await _wait_for_address(proc, log, timeout)
-    pump = asyncio.create_task(_pump(proc.stdout, log))
+    pump: asyncio.Task[None] | None = None
     try:
+        url = await _wait_for_address(proc, log, timeout)  # a server that never listens is stopped all the same
+        pump = asyncio.create_task(_pump(proc.stdout, log))
         yield RunningServer(url, proc, log, token)
     finally:
         if proc.returncode is None:
@@ -112,7 +113,8 @@ async def running_server(
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
-        pump.cancel()
+        if pump is not None:
+            pump.cancel()
 
 
 async def _wait_for_address(proc: asyncio.subprocess.Process, log: list[str], timeout: float) -> str:
