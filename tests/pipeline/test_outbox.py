@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import timedelta
+from typing import Any
 
 import orjson
 
 from tests.pipeline.conftest import T0, alert, alerting, close_timeline, make_timeline
 from tocsin.clock import FakeClock
 from tocsin.notify.outbox import RetryPolicy
+from tocsin.store.alerting import OutboxRow
 from tocsin.testing import WebhookSink
 
 
@@ -89,4 +92,61 @@ async def test_gives_up_after_max_attempts(db_url: str, sink: WebhookSink) -> No
         assert (row.status, row.attempts) == ("dead", 3)
         assert len(sink.requests) == 3
     finally:
+        await close_timeline(tl)
+
+
+async def test_a_flushed_notification_is_handed_over_claimed_and_redelivered_after_a_crash(
+    db_url: str, sink: WebhookSink
+) -> None:
+    clock = FakeClock(T0)
+    first = await make_timeline(db_url, alerting(sink.url, group_wait="0s"), sink, clock)
+    await first.push(alert("Handed"))
+    await first.engine.tick()  # enqueued: the row is committed, claimed by this process, handed to its worker
+    [row] = await first.engine._store.deliveries()
+    assert row.status == "pending"
+    assert await first.engine._store.claim(clock.now(), 30_000, 10) == []  # nobody else may take it
+    await close_timeline(first)  # "crash" before the worker sent it
+    assert sink.requests == []
+
+    second = await make_timeline(db_url, alerting(sink.url, group_wait="0s"), sink, clock)
+    try:
+        assert await second.outbox.deliver_due() == 0  # still claimed by the crashed process
+        await clock.advance(31)  # the claim runs out
+        assert await second.outbox.deliver_due() == 1
+        [request] = sink.requests
+        assert orjson.loads(request["body"])["alerts"][0]["labels"]["alertname"] == "Handed"
+        [row] = await second.engine._store.deliveries()
+        assert (row.status, row.attempts) == ("delivered", 1)
+        await second.engine.tick()  # the restarted engine does not notify the group again
+        assert await second.outbox.deliver_due() == 0
+    finally:
+        await close_timeline(second)
+
+
+async def test_the_worker_delivers_handed_rows_without_claiming(db_url: str, sink: WebhookSink) -> None:
+    clock = FakeClock(T0)
+    tl = await make_timeline(db_url, alerting(sink.url, group_wait="0s"), sink, clock)
+    claims = 0
+    claim = tl.engine._store.claim
+
+    async def counted(*args: Any) -> list[OutboxRow]:
+        nonlocal claims
+        claims += 1
+        return await claim(*args)
+
+    tl.outbox._store.claim = counted  # type: ignore[method-assign,assignment]
+    task = asyncio.create_task(tl.outbox.run(poll=3600))
+    try:
+        await asyncio.sleep(0.05)
+        before = claims  # the worker looks at the table once when it starts
+        await tl.push(alert("Direct"))
+        await tl.engine.tick()
+        for _ in range(200):
+            if sink.requests:
+                break
+            await asyncio.sleep(0.01)
+        assert len(sink.requests) == 1
+        assert claims == before
+    finally:
+        task.cancel()
         await close_timeline(tl)

@@ -19,6 +19,8 @@ from tocsin.alerting.alert import Alert
 from tocsin.alerting.route import Route
 from tocsin.labels import escape_value
 
+KEY_MEMO_MAX = 1 << 16  # group keys remembered by Dispatcher (cleared whole when full)
+
 
 def group_key(route: Route, labels: Mapping[str, str]) -> str:
     """Alertmanager's group key: the route key, a colon, and the group labels sorted."""
@@ -62,6 +64,7 @@ class Dispatcher:
         self._restored = {t.key: t for t in timers}
         self._changed: set[str] = set()  # groups whose timer changed since `timer_changes()`
         self._dropped: set[str] = set()  # groups removed since `timer_changes()`
+        self._keys: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}  # (route, group labels) -> key
 
     def insert(self, alert: Alert, now: float) -> list[Group]:
         """Put an alert (new or updated) into the group of every route it matches."""
@@ -79,7 +82,13 @@ class Dispatcher:
 
     def _group_for(self, route: Route, alert: Alert, now: float) -> Group:
         labels = route.opts.group_labels(alert.labels)
-        key = group_key(route, labels)
+        # Why remembered: alerts of one group arrive again and again; its key is built once.
+        memo = (route.key, tuple(labels.items()))
+        key = self._keys.get(memo)
+        if key is None:
+            if len(self._keys) >= KEY_MEMO_MAX:
+                self._keys.clear()
+            key = self._keys[memo] = group_key(route, labels)
         group = self.groups.get(key)
         if group is None:
             restored = self._restored.pop(key, None)
@@ -90,9 +99,13 @@ class Dispatcher:
         return group
 
     def due(self, now: float) -> list[Group]:
-        """Groups whose timer has fired, oldest deadline first."""
+        """Groups whose timer has fired: those never flushed first, then oldest deadline first.
+
+        Why new groups first: their first notification is news (a new problem); a burst of
+        group_interval flushes of known groups must not hold it back.
+        """
         ready = [g for g in self.groups.values() if g.next_flush <= now and g.alerts]
-        return sorted(ready, key=lambda g: g.next_flush)
+        return sorted(ready, key=lambda g: (g.has_flushed, g.next_flush))
 
     def next_deadline(self) -> float | None:
         """When the next group is due, or None without groups."""

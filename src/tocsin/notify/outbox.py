@@ -11,19 +11,22 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
 
-from tocsin.alerting.alert import Alert
+from tocsin.alerting.alert import Alert, restore
 from tocsin.clock import Clock, sleep_until_or
 from tocsin.notify.model import SKIPPED, Channel, DeliveryResult, Notification, PermanentError, RetryableError
 from tocsin.store.alerting import AlertStore, Attempt, Delivery, OutboxRow
 
 log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=30)  # how long a claim lasts: longer than the 15 s send timeout
 
 
 @runtime_checkable
@@ -89,21 +92,13 @@ def _alert(a: Alert) -> dict[str, Any]:
         "starts_at": a.starts_at.isoformat(),
         "ends_at": a.ends_at.isoformat() if a.ends_at else None,
         "generator_url": a.generator_url,
+        "fingerprint": a.fingerprint,
     }
 
 
 def decode(data: dict[str, Any]) -> Notification:
     """The inverse of `encode`."""
-    alerts = tuple(
-        Alert(
-            labels=a["labels"],
-            annotations=a["annotations"],
-            starts_at=datetime.fromisoformat(a["starts_at"]),
-            ends_at=datetime.fromisoformat(a["ends_at"]) if a["ends_at"] else None,
-            generator_url=a["generator_url"],
-        )
-        for a in data["alerts"]
-    )
+    alerts = tuple(_decode_alert(a) for a in data["alerts"])
     return Notification(
         receiver=data["receiver"],
         group_key=data["group_key"],
@@ -122,7 +117,27 @@ def decode(data: dict[str, Any]) -> Notification:
     )
 
 
+def _decode_alert(a: dict[str, Any]) -> Alert:
+    starts, ends = (
+        datetime.fromisoformat(a["starts_at"]),
+        datetime.fromisoformat(a["ends_at"]) if a["ends_at"] else None,
+    )
+    if "fingerprint" not in a:  # queued by a tocsin that did not store it
+        return Alert(a["labels"], starts, a["annotations"], ends, a["generator_url"])
+    return restore(a["labels"], starts, a["annotations"], ends, a["generator_url"], a["fingerprint"])
+
+
 Lookup = Callable[[str, int], Integration | None]
+
+
+class Wake(Protocol):
+    """Tells the outbox worker rows were queued; rows its enqueuer already claimed for it come along."""
+
+    def __call__(self, claimed: Sequence[OutboxRow] = ()) -> None:
+        """Look for due rows now, and deliver `claimed` as they are."""
+        ...
+
+
 # Told about every delivery that settled for good: (delivery, "delivered", "skipped" or "failed", error, now).
 DeliveryObserver = Callable[[Delivery, str, str, datetime], None]
 
@@ -138,7 +153,7 @@ class OutboxWorker:
         http: aiohttp.ClientSession,
         policy: RetryPolicy | None = None,
         concurrency: int = 32,
-        lease: timedelta = timedelta(seconds=30),  # > the 15 s send timeout
+        lease: timedelta = LEASE,
         rng: random.Random | None = None,
     ) -> None:
         self._clock, self._store, self._lookup, self._http = clock, store, lookup, http
@@ -146,22 +161,54 @@ class OutboxWorker:
         self._concurrency, self._lease_ms = concurrency, int(lease.total_seconds() * 1000)
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
+        self._handed: deque[OutboxRow] = deque()  # claimed by their enqueuer, delivered before any claim
+        self._look = True  # whether the table may hold due rows nobody handed over
         self.delivered = 0
         self.observer: DeliveryObserver | None = None  # incident timelines (set by the runtime); never raises
 
-    def wake(self) -> None:
-        """Something was enqueued: look now instead of at the next poll."""
+    def wake(self, claimed: Sequence[OutboxRow] = ()) -> None:
+        """Something was enqueued: look now instead of at the next poll; deliver `claimed` without a claim."""
+        if claimed:
+            self._handed.extend(claimed)
+        else:
+            self._look = True
         self._wake.set()
 
     async def run(self, poll: float = 1.0) -> None:
-        """Deliver until cancelled."""
+        """Deliver until cancelled.
+
+        Why two sources: rows the alert pipeline hands over were inserted already claimed, so
+        they go out at once without a claim transaction; the table is claimed from only when
+        someone queued rows without handing them over, after a failed try comes due, or at
+        the poll (a crashed node's rows once their claim runs out).
+        """
         while True:
             self._wake.clear()
-            if not await self.deliver_due():
-                await sleep_until_or(self._clock, self._clock.timestamp() + poll, self._wake)
+            if self._handed:
+                await self._deliver_handed()
+                continue
+            if self._look:
+                self._look = False
+                if await self._deliver_claimed():
+                    self._look = True  # maybe more than one batch is due
+                    continue
+            await sleep_until_or(self._clock, self._clock.timestamp() + poll, self._wake)
+            if not self._wake.is_set():
+                self._look = True  # the poll
 
     async def deliver_due(self) -> int:
-        """Claim and deliver one batch of due rows; how many were claimed."""
+        """Deliver what was handed over, then claim and deliver one batch of due rows; how many in all."""
+        handed = 0
+        while self._handed:
+            handed += await self._deliver_handed()
+        return handed + await self._deliver_claimed()
+
+    async def _deliver_handed(self) -> int:
+        rows = [self._handed.popleft() for _ in range(min(self._concurrency, len(self._handed)))]
+        await asyncio.gather(*(self._deliver(row) for row in rows))
+        return len(rows)
+
+    async def _deliver_claimed(self) -> int:
         rows = await self._store.claim(self._clock.now(), self._lease_ms, self._concurrency)
         if rows:
             await asyncio.gather(*(self._deliver(row) for row in rows))

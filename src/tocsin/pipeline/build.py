@@ -13,6 +13,7 @@ from tocsin.alerting.inhibit import InhibitRule
 from tocsin.alerting.maintenance import MaintenanceWindow
 from tocsin.alerting.silence import Silence
 from tocsin.alerting.timeinterval import NamedTimeInterval
+from tocsin.notify.outbox import Wake
 from tocsin.pipeline.declare import Declare, DeclareHook, no_hook
 from tocsin.pipeline.dedup import Dedup, LookUp
 from tocsin.pipeline.enqueue import Enqueue
@@ -33,7 +34,7 @@ class Sources:
     silences: Callable[[], Sequence[Silence]]
     log: LookUp
     external_url: Callable[[], str]
-    wake_outbox: Callable[[], None]
+    wake_outbox: Wake
     declare: Callable[[], DeclareHook | None] = no_hook  # incident automation, bound late by the runtime
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -21,7 +21,7 @@ from tocsin.alerting.inhibit import InhibitIndex
 from tocsin.alerting.maintenance import MaintenanceWindow, active_windows
 from tocsin.alerting.silence import Silence, silenced_by
 from tocsin.clock import Clock, sleep_until_or
-from tocsin.notify.outbox import Integration
+from tocsin.notify.outbox import Integration, Wake
 from tocsin.pipeline.build import Sources, build_pipeline
 from tocsin.pipeline.declare import DeclareHook
 from tocsin.pipeline.escalate import EscalationHook
@@ -32,6 +32,7 @@ from tocsin.store.alerting import AlertStore, StoredAlert
 log = logging.getLogger(__name__)
 
 RESOLVED_RETENTION = timedelta(hours=1)  # resolved alerts outside any group are forgotten after this
+FLUSH_CHUNK = 64  # due groups flushed together (see AlertEngine.tick)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,7 @@ class AlertEngine:
         clock: Clock,
         store: AlertStore,
         setup: AlertingSetup,
-        wake_outbox: Callable[[], None],
+        wake_outbox: Wake,
         escalation: EscalationHook | None = None,
     ) -> None:
         self._clock, self._store, self.setup = clock, store, setup
@@ -201,18 +202,27 @@ class AlertEngine:
             await sleep_until_or(self._clock, until, self._wake)
 
     async def tick(self) -> int:
-        """Flush every due group once; persist timers when they changed; returns groups flushed."""
-        now = self._clock.timestamp()
-        due = self.dispatcher.due(now)
-        for group in due:
-            await self._flush(group, now)
+        """Flush every due group once; persist timers when they changed; returns groups flushed.
+
+        Why in chunks, concurrently: the flushes of one chunk share their enqueue transactions
+        (store/batcher.py), and the due list is read again after each chunk, so a group that
+        became due meanwhile (a new alert) waits for one chunk, not for a whole burst.
+        """
+        done: set[str] = set()
+        while True:
+            now = self._clock.timestamp()
+            due = [g for g in self.dispatcher.due(now) if g.key not in done][:FLUSH_CHUNK]
+            if not due:
+                break
+            done.update(g.key for g in due)
+            await asyncio.gather(*(self._flush(group, now) for group in due))
         if self._rewrite_timers:
             self.dispatcher.timer_changes()
             await self._store.save_timers(self.dispatcher.timers(), replace=True)
             self._rewrite_timers = False
         else:
             await self._store.save_timers(*self.dispatcher.timer_changes())
-        return len(due)
+        return len(done)
 
     async def _flush(self, group: Group, now: float) -> None:
         alerts = self.dispatcher.flushing(group, now)

@@ -8,7 +8,7 @@ from typing import Literal
 
 from tocsin.alerting.alert import Alert
 from tocsin.notify.model import Notification, Reason, for_channel
-from tocsin.notify.outbox import encode
+from tocsin.notify.outbox import LEASE, Wake, encode
 from tocsin.pipeline.dedup import LogEntry
 from tocsin.pipeline.stage import Flush
 from tocsin.store.alerting import AlertStore, Delivery
@@ -51,14 +51,22 @@ def notification(flush: Flush, external_url: str) -> Notification:
     )
 
 
-class Enqueue:
-    """Writes the notification-log entry and (unless there is nothing to say) the outbox row."""
+CLAIM_MS = int(LEASE.total_seconds() * 1000)
 
-    def __init__(self, store: AlertStore, external_url: Callable[[], str], wake: Callable[[], None]) -> None:
+
+class Enqueue:
+    """Writes the notification-log entry and (unless there is nothing to say) the outbox row.
+
+    The row is inserted already claimed by this process and handed to the outbox worker, so
+    a notification costs one transaction between the flush and the send; the durable row is
+    what makes it at-least-once (a crash leaves it pending, due again when the claim ends).
+    """
+
+    def __init__(self, store: AlertStore, external_url: Callable[[], str], wake: Wake) -> None:
         self._store, self._external_url, self._wake = store, external_url, wake
 
     async def __call__(self, flush: Flush) -> Flush | None:
-        """Commit, then wake the outbox worker."""
+        """Commit, then hand the row to the outbox worker."""
         entry = LogEntry(
             frozenset(a.fingerprint for a in flush.firing()),
             frozenset(a.fingerprint for a in flush.resolved()),
@@ -76,7 +84,8 @@ class Enqueue:
                 n.reason,
                 encode(n),
             )
-        await self._store.enqueue((flush.group_key, flush.receiver, flush.integration), entry, delivery, flush.now)
-        if delivery is not None:
-            self._wake()
+        key = (flush.group_key, flush.receiver, flush.integration)
+        row = await self._store.enqueue(key, entry, delivery, flush.now, CLAIM_MS)
+        if row is not None:
+            self._wake((row,))
         return flush

@@ -6,14 +6,13 @@ accepted alert or an enqueued notification is committed before the caller goes o
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tocsin.alerting.alert import Alert
@@ -24,9 +23,14 @@ from tocsin.pipeline.dedup import LogEntry
 from tocsin.store import audit
 from tocsin.store.access_records import AuditEntry
 from tocsin.store.alert_tables import alert_groups, alerts, delivery_attempts, notification_log, outbox, silences
-from tocsin.store.sql import insert_for, upsert
+from tocsin.store.alert_writes import DriverSQL, driver_sql
+from tocsin.store.batcher import Batcher
+from tocsin.store.direct import DbapiWork
+from tocsin.store.sql import upsert
 from tocsin.store.store import Store
 from tocsin.store.times import from_ms, opt_from_ms, to_ms
+
+LOG_CACHE_SIZE = 100_000  # notification log entries remembered (least recently used dropped first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,22 +82,8 @@ class Attempt:
     detail: str
 
 
-ALERT_FIELDS = (
-    "fingerprint",
-    "labels",
-    "annotations",
-    "starts_at_ms",
-    "ends_at_ms",
-    "timeout",
-    "updated_at_ms",
-    "generator_url",
-    "source",
-)
-_compiled: dict[str, str] = {}  # dialect name -> driver SQL of the alert upsert
-
-
 def _alert_row(stored: StoredAlert) -> tuple[Any, ...]:
-    """An alert as driver parameters in ALERT_FIELDS order, label maps pre-serialised with orjson."""
+    """An alert as driver parameters in alert_writes.ALERT_FIELDS order, label maps pre-serialised with orjson."""
     a = stored.alert
     ends = a.ends_at
     return (
@@ -111,26 +101,6 @@ def _alert_row(stored: StoredAlert) -> tuple[Any, ...]:
 
 def _json(pairs: Mapping[str, str]) -> str:
     return orjson.dumps(pairs if type(pairs) is dict else dict(pairs)).decode()
-
-
-def _alert_upsert_sql(conn: AsyncConnection) -> str:
-    """The driver SQL of the alert upsert, compiled once per dialect.
-
-    Why driver SQL: SQLAlchemy's per-row parameter processing (JSON encoding, type
-    coercion) cost more than the write itself at 100k alerts a second.
-    """
-    dialect = conn.dialect
-    cached = _compiled.get(dialect.name)
-    if cached is None:
-        stmt = insert_for(conn, alerts).values({f: bindparam(f) for f in ALERT_FIELDS})
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["fingerprint"], set_={f: stmt.excluded[f] for f in ALERT_FIELDS[1:]}
-        )
-        compiled = stmt.compile(dialect=dialect, for_executemany=True)
-        if tuple(compiled.positiontup or ()) != ALERT_FIELDS:
-            raise RuntimeError(f"alert upsert: parameters compile as {compiled.positiontup}")
-        cached = _compiled[dialect.name] = compiled.string
-    return cached
 
 
 def _alert_from(m: Any) -> StoredAlert:
@@ -197,45 +167,37 @@ class AlertStore:
 
     def __init__(self, store: Store) -> None:
         self._db, self._writer = store.database, store.writer
-        self._settling: list[tuple[int, dict[str, Any], Attempt, asyncio.Future[None]]] = []  # see settle()
-        self._saving: list[tuple[list[tuple[Any, ...]], asyncio.Future[None]]] = []  # see save_alerts()
+        dialect = store.database.engine.dialect
+        self._sql: Callable[[str], DriverSQL] = lambda name: driver_sql(dialect, name)
+        self._saves: Batcher[list[tuple[Any, ...]], None] = Batcher(store.writer, self._save_work)
+        self._enqueues: Batcher[_Enqueued, int | None] = Batcher(store.writer, self._enqueue_work)
+        self._settles: Batcher[_Settled, None] = Batcher(store.writer, self._settle_work)
+        # What was last notified per (group, receiver, integration), as committed: the dedup stage
+        # reads it on every flush. Only the dispatching node's engine writes the log (enqueue).
+        self._log: dict[tuple[str, str, int], LogEntry | None] = {}
+        self._logged: set[tuple[str, str, int]] | None = None  # every key the log holds, read once
+        self._written: set[tuple[str, str, int]] = set()  # keys enqueued before that read
 
     # alerts
 
     async def save_alerts(self, stored: Sequence[StoredAlert]) -> None:
         """Insert or replace alerts by fingerprint, committed before returning.
 
-        Why batched: concurrent ingest requests each wait for a commit; the saves queued by
-        the time the writer gets to them share one transaction (one executemany), in order.
+        Concurrent saves share one transaction (batcher.py): one executemany, in order, the
+        last row of a fingerprint winning.
         """
-        if not stored:
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._saving.append(([_alert_row(s) for s in stored], future))
-        if len(self._saving) == 1:  # the first since the last batch was taken: it runs the batch
-            await self._save_batch()
-        await future
+        if stored:
+            await self._saves.submit([_alert_row(s) for s in stored])
 
-    async def _save_batch(self) -> None:
-        taken: list[tuple[list[tuple[Any, ...]], asyncio.Future[None]]] = []
+    def _save_work(self, chunks: list[list[tuple[Any, ...]]]) -> DbapiWork[list[None]]:
+        stmt = self._sql("alert_upsert")
+        rows = _last_per_fingerprint([row for chunk in chunks for row in chunk])
 
-        async def job(conn: AsyncConnection) -> None:
-            taken.extend(self._saving)
-            self._saving.clear()
-            rows = _last_per_fingerprint([row for chunk, _ in taken for row in chunk])
-            await conn.exec_driver_sql(_alert_upsert_sql(conn), rows)
+        def work(conn: Any) -> list[None]:
+            conn.cursor().executemany(stmt.sql, rows)
+            return [None] * len(chunks)
 
-        error: BaseException | None = None
-        try:
-            await self._writer.run(job)
-        except Exception as exc:  # handed to every caller in the batch
-            error = exc
-        if not taken:  # the job never ran (the store is closed): fail what is queued
-            taken.extend(self._saving)
-            self._saving.clear()
-        for _, future in taken:
-            if not future.done():
-                future.set_exception(error) if error else future.set_result(None)
+        return work
 
     async def load_alerts(self) -> list[StoredAlert]:
         """Every stored alert (firing and not yet collected)."""
@@ -277,20 +239,22 @@ class AlertStore:
         self, changed: Sequence[GroupTimer], dropped: Sequence[str] = (), *, replace: bool = False
     ) -> None:
         """Upsert changed timers and delete dropped groups; `replace` rewrites the whole table (after a reload)."""
-        rows = [
-            {"key": t.key, "next_flush_ms": round(t.next_flush * 1000), "has_flushed": t.has_flushed} for t in changed
-        ]
+        if not (changed or dropped or replace):
+            return
+        rows = [(t.key, round(t.next_flush * 1000), t.has_flushed) for t in changed]
+        upsert_sql, delete_sql = self._sql("timer_upsert").sql, self._sql("timer_delete").sql
+        clear = f"DELETE FROM {alert_groups.name}"
 
-        async def job(conn: AsyncConnection) -> None:
+        def work(conn: Any) -> None:
+            cursor = conn.cursor()
             if replace:
-                await conn.execute(delete(alert_groups))
+                cursor.execute(clear)
             elif dropped:
-                await conn.execute(delete(alert_groups).where(alert_groups.c.key.in_(list(dropped))))
+                cursor.executemany(delete_sql, [(key,) for key in dropped])
             if rows:
-                await conn.execute(upsert(conn, alert_groups, ["key"], ["next_flush_ms", "has_flushed"]), rows)
+                cursor.executemany(upsert_sql, rows)
 
-        if rows or dropped or replace:
-            await self._writer.run(job)
+        await self._writer.run_dbapi(lambda: work)
 
     async def load_timers(self) -> list[GroupTimer]:
         """The persisted group timers."""
@@ -301,10 +265,31 @@ class AlertStore:
     # notification log and outbox
 
     async def log_entry(self, group_key: str, receiver: str, integration: int) -> LogEntry | None:
-        """What was last notified for a group and integration."""
+        """What was last notified for a group and integration (remembered once read or written).
+
+        Why the key set: every new group is looked up before its first notification; knowing
+        which keys the log holds answers those without a query.
+        """
+        key = (group_key, receiver, integration)
+        if key in self._log:
+            return self._log[key]
+        if self._logged is None:
+            loaded = await self._log_keys()
+            self._logged = loaded | self._written  # with keys committed while it was read
+        entry = await self._read_log(key) if key in self._logged else None
+        self._remember(key, entry)
+        return entry
+
+    async def _log_keys(self) -> set[tuple[str, str, int]]:
+        c = notification_log.c
+        async with self._db.read() as conn:
+            rows = await conn.execute(select(c.group_key, c.receiver, c.integration))
+            return {(r.group_key, r.receiver, r.integration) for r in rows}
+
+    async def _read_log(self, key: tuple[str, str, int]) -> LogEntry | None:
         c = notification_log.c
         query = select(notification_log).where(
-            and_(c.group_key == group_key, c.receiver == receiver, c.integration == integration)
+            and_(c.group_key == key[0], c.receiver == key[1], c.integration == key[2])
         )
         async with self._db.read() as conn:
             row = (await conn.execute(query)).first()
@@ -312,33 +297,53 @@ class AlertStore:
             return None
         return LogEntry(frozenset(row.firing), frozenset(row.resolved), from_ms(row.sent_at_ms))
 
+    def _remember(self, key: tuple[str, str, int], entry: LogEntry | None) -> None:
+        log = self._log
+        log.pop(key, None)  # re-inserted last: the dict's order is least recently used first
+        log[key] = entry
+        if len(log) > LOG_CACHE_SIZE:
+            del log[next(iter(log))]
+
     async def enqueue(
-        self, key: tuple[str, str, int], entry: LogEntry, delivery: Delivery | None, now: datetime
-    ) -> None:
-        """Record what is being notified and (if anything is sent) its outbox row, in one transaction."""
-        log_row = {
-            "group_key": key[0],
-            "receiver": key[1],
-            "integration": key[2],
-            "firing": sorted(entry.firing),
-            "resolved": sorted(entry.resolved),
-            "sent_at_ms": to_ms(entry.at),
-        }
+        self,
+        key: tuple[str, str, int],
+        entry: LogEntry,
+        delivery: Delivery | None,
+        now: datetime,
+        claim_ms: int | None = None,
+    ) -> OutboxRow | None:
+        """Record what is being notified and (if anything is sent) its outbox row, in one transaction.
 
-        async def job(conn: AsyncConnection) -> None:
-            await conn.execute(
-                upsert(
-                    conn,
-                    notification_log,
-                    ["group_key", "receiver", "integration"],
-                    ["firing", "resolved", "sent_at_ms"],
-                ),
-                log_row,
-            )
-            if delivery is not None:
-                await conn.execute(insert(outbox), delivery_row(delivery, now))
+        With `claim_ms` the row is inserted already claimed for that long, and returned, so the
+        caller hands it straight to its delivery worker: no claim round, and a crash before the
+        delivery settles leaves a pending row that is due again once the claim runs out.
+        """
+        log_row = (key[0], key[1], key[2], _json_list(entry.firing), _json_list(entry.resolved), to_ms(entry.at))
+        row_id = await self._enqueues.submit(_Enqueued(log_row, delivery, to_ms(now), claim_ms))
+        (self._written if self._logged is None else self._logged).add(key)
+        self._remember(key, entry)
+        if delivery is None or row_id is None or claim_ms is None:
+            return None
+        return OutboxRow(row_id, delivery, "pending", 0, now, now, None, None)
 
-        await self._writer.run(job)
+    def _enqueue_work(self, items: list[_Enqueued]) -> DbapiWork[list[int | None]]:
+        log_sql, insert_sql = self._sql("log_upsert").sql, self._sql("outbox_insert").sql
+        log_rows = list({row[:3]: row for row in (item.log_row for item in items)}.values())
+        outbox_rows = [_outbox_row(i.delivery, i.now_ms, i.claim_ms) if i.delivery else None for i in items]
+
+        def work(conn: Any) -> list[int | None]:
+            cursor = conn.cursor()
+            cursor.executemany(log_sql, log_rows)
+            ids: list[int | None] = []
+            for row in outbox_rows:
+                if row is None:
+                    ids.append(None)
+                    continue
+                cursor.execute(insert_sql, row)
+                ids.append(int(cursor.fetchone()[0]))
+            return ids
+
+        return work
 
     async def claim(self, now: datetime, lease_ms: int, limit: int) -> list[OutboxRow]:
         """Take up to `limit` due deliveries for `lease_ms`; other nodes skip them (SKIP LOCKED on PostgreSQL)."""
@@ -363,60 +368,32 @@ class AlertStore:
         return await self._writer.run(job)
 
     async def settle(self, row_id: int, attempt: Attempt, status: str, next_attempt: datetime | None) -> None:
-        """Record an attempt and the row's new state (delivered, pending with a next try, or dead)."""
-        values: dict[str, Any] = {
-            "status": status,
-            "attempts": outbox.c.attempts + 1,
-            "claimed_until_ms": None,
-            "last_error": None if attempt.outcome == "delivered" else attempt.detail,
-        }
-        if status == "delivered":
-            values["delivered_at_ms"] = to_ms(attempt.at)
-        if next_attempt is not None:
-            values["next_attempt_ms"] = to_ms(next_attempt)
+        """Record an attempt and the row's new state (delivered, pending with a next try, or dead).
 
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._settling.append((row_id, values, attempt, future))
-        if len(self._settling) == 1:  # the first since the last batch was taken: it runs the batch
-            await self._settle_batch()
-        await future
-
-    async def _settle_batch(self) -> None:
-        """Commit every settle queued by the time the writer gets to it in one transaction.
-
-        Why: the outbox worker settles a claimed batch concurrently; one transaction per row
-        made settling, not sending, the limit of a large fan-out (10k subscriber emails).
+        Why batched: the outbox worker settles a claimed batch concurrently; one transaction per
+        row made settling, not sending, the limit of a large fan-out (10k subscriber emails).
         """
-        taken: list[tuple[int, dict[str, Any], Attempt, asyncio.Future[None]]] = []
+        row = (
+            status,
+            None if next_attempt is None else to_ms(next_attempt),
+            None,  # the claim ends
+            to_ms(attempt.at) if status == "delivered" else None,
+            None if attempt.outcome == "delivered" else attempt.detail,
+            row_id,
+        )
+        await self._settles.submit(_Settled(row, _attempt_row(attempt)))
 
-        async def job(conn: AsyncConnection) -> None:
-            taken.extend(self._settling)
-            self._settling.clear()
-            shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # rows settled alike share one executemany
-            for row_id, values, _, _ in taken:
-                params = {f"v_{k}": v for k, v in values.items() if k != "attempts"}
-                shapes.setdefault(tuple(sorted(params)), []).append({"v_id": row_id, **params})
-            for names, rows in shapes.items():
-                sets: dict[str, Any] = {name[2:]: bindparam(name) for name in names}
-                stmt = (
-                    update(outbox)
-                    .where(outbox.c.id == bindparam("v_id"))
-                    .values(attempts=outbox.c.attempts + 1, **sets)
-                )
-                await conn.execute(stmt, rows)
-            await conn.execute(insert(delivery_attempts), [_attempt_row(a) for _, _, a, _ in taken])
+    def _settle_work(self, items: list[_Settled]) -> DbapiWork[list[None]]:
+        settle_sql, attempt_sql = self._sql("settle").sql, self._sql("attempt_insert").sql
+        rows, attempts = [i.row for i in items], [i.attempt for i in items]
 
-        error: BaseException | None = None
-        try:
-            await self._writer.run(job)
-        except Exception as exc:  # handed to every caller in the batch
-            error = exc
-        if not taken:  # the job never ran (the store is closed): fail what is queued
-            taken.extend(self._settling)
-            self._settling.clear()
-        for *_, future in taken:
-            if not future.done():
-                future.set_exception(error) if error else future.set_result(None)
+        def work(conn: Any) -> list[None]:
+            cursor = conn.cursor()
+            cursor.executemany(settle_sql, rows)
+            cursor.executemany(attempt_sql, attempts)
+            return [None] * len(items)
+
+        return work
 
     async def retry(self, row_id: int, now: datetime, entry: AuditEntry | None = None) -> bool:
         """Put a dead delivery back in the queue (audited in the same transaction); False unless it was dead."""
@@ -488,12 +465,47 @@ def delivery_row(d: Delivery, now: datetime, due: datetime | None = None) -> dic
     }
 
 
-def _attempt_row(a: Attempt) -> dict[str, Any]:
-    return {
-        "outbox_id": a.outbox_id,
-        "at_ms": to_ms(a.at),
-        "outcome": a.outcome,
-        "status_code": a.status_code,
-        "latency_ms": a.latency_ms,
-        "detail": a.detail[:2000],
-    }
+def _attempt_row(a: Attempt) -> tuple[Any, ...]:
+    """An attempt as driver parameters in alert_writes.ATTEMPT_FIELDS order."""
+    return (a.outbox_id, to_ms(a.at), a.outcome, a.status_code, a.latency_ms, a.detail[:2000])
+
+
+def _outbox_row(d: Delivery, now_ms: int, claim_ms: int | None) -> tuple[Any, ...]:
+    """An outbox row due now, in alert_writes.OUTBOX_FIELDS order, claimed for `claim_ms` when given."""
+    claimed_until = None if claim_ms is None else now_ms + claim_ms
+    return (
+        d.idempotency_key,
+        d.group_key,
+        d.receiver,
+        d.integration,
+        d.channel,
+        d.reason,
+        orjson.dumps(d.payload).decode(),
+        "pending",
+        0,
+        now_ms,
+        now_ms,
+        claimed_until,
+    )
+
+
+def _json_list(items: frozenset[str]) -> str:
+    return orjson.dumps(sorted(items)).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class _Enqueued:
+    """One enqueue waiting for its batch: the log row, and the delivery to queue if any."""
+
+    log_row: tuple[Any, ...]
+    delivery: Delivery | None
+    now_ms: int
+    claim_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Settled:
+    """One settle waiting for its batch: the outbox update and the attempt row."""
+
+    row: tuple[Any, ...]
+    attempt: tuple[Any, ...]

@@ -6,16 +6,19 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from tocsin.store.direct import DbapiWork, DirectSQLite
+
 ENV_URL = "TOCSIN_DATABASE_URL"
 SQLITE_BUSY_TIMEOUT_MS = 5000
 PG_CONNECT_TIMEOUT_S = 10.0
+R = TypeVar("R")
 
 
 class StoreUnavailable(Exception):
@@ -63,6 +66,8 @@ class Database:
         # at once would interleave their transactions, so every use is serialised instead.
         self._gate: asyncio.Lock | None = asyncio.Lock() if is_memory_sqlite(target) else None
         self.engine = _create_engine(target)
+        path = target.database if self.dialect == "sqlite" and not is_memory_sqlite(target) else None
+        self._direct = DirectSQLite(path, _sqlite_pragmas) if path else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -89,6 +94,13 @@ class Database:
         async with self._gated(), self.engine.begin() as conn:
             yield conn
 
+    async def run_dbapi(self, work: DbapiWork[R]) -> R:
+        """Run `work(dbapi_connection)` in one transaction: one trip to a thread on a SQLite file (direct.py)."""
+        if self._direct is not None:
+            return await self._direct.run(work)
+        async with self.transaction() as conn:
+            return await conn.run_sync(lambda sync: work(sync.connection.dbapi_connection))
+
     @contextlib.asynccontextmanager
     async def _gated(self) -> AsyncIterator[None]:
         if self._gate is None:
@@ -98,7 +110,9 @@ class Database:
                 yield
 
     async def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (and the direct one)."""
+        if self._direct is not None:
+            await self._direct.close()
         await self.engine.dispose()
 
 

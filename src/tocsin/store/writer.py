@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tocsin.store.database import Database
+from tocsin.store.direct import DbapiWork
 
 log = logging.getLogger("tocsin.store")
 
@@ -50,7 +51,14 @@ class _Pending(Generic[T]):
     chunks: deque[_Chunk[T]] = field(default_factory=deque)
     rows: int = 0
     urgent: int = 0  # chunks somebody awaits: they end the linger early
-    jobs: deque[tuple[Job[Any], asyncio.Future[Any]]] = field(default_factory=deque)
+    jobs: deque[tuple[Job[Any] | _Dbapi[Any], asyncio.Future[Any]]] = field(default_factory=deque)
+
+
+@dataclass(frozen=True, slots=True)
+class _Dbapi(Generic[R]):
+    """A job for `Database.run_dbapi` rather than an SQLAlchemy transaction."""
+
+    make: Callable[[], DbapiWork[R]]
 
 
 class Writer(Generic[T]):
@@ -113,6 +121,19 @@ class Writer(Generic[T]):
         self._closing = True
         self._signal.set()
         await self._task
+
+    async def run_dbapi(self, make: Callable[[], DbapiWork[R]]) -> R:
+        """Like `run`, for work written against a DB-API connection: one trip on SQLite (store/direct.py).
+
+        `make` is called on the writer task when the job's turn comes (so it can take what was
+        queued by then, as batching callers do); the work it returns runs in one transaction,
+        possibly on another thread, so it must only touch the connection and its own data.
+        """
+        self._check_open()
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.jobs.append((_Dbapi(make), future))
+        self._signal.set()
+        return await future
 
     def _check_open(self) -> None:
         if self._closing or self._task is None:
@@ -203,10 +224,13 @@ class Writer(Generic[T]):
                 await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
         return None  # unreachable: the loop returns
 
-    async def _run_job(self, job: Job[Any], future: asyncio.Future[Any]) -> None:
+    async def _run_job(self, job: Job[Any] | _Dbapi[Any], future: asyncio.Future[Any]) -> None:
         try:
-            async with self._db.transaction() as conn:
-                result = await job(conn)
+            if isinstance(job, _Dbapi):
+                result = await self._db.run_dbapi(job.make())
+            else:
+                async with self._db.transaction() as conn:
+                    result = await job(conn)
         except Exception as exc:  # handed to the awaiting caller
             if not future.done():
                 future.set_exception(exc)

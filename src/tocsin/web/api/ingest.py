@@ -34,6 +34,7 @@ GENERIC_KEYS_ENV = "TOCSIN_GENERIC_KEYS"
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _GO_ZERO_MILLIS = "0001-01-01T00:00:00.000Z"
 _valid_names: set[str] = set()
+_times: dict[str, tuple[datetime | None]] = {}  # parse_time's recent valid answers
 
 
 class PayloadError(ValueError):
@@ -64,6 +65,19 @@ def parse_time(value: Any, where: str) -> datetime | None:
     """An RFC 3339 date-time (None when absent or Go's zero time); PayloadError naming `where` otherwise."""
     if value is None or value == "":
         return None
+    # Why a cache: the alerts of one batch (one rule evaluation) share their timestamps.
+    known = _times.get(value) if isinstance(value, str) else None
+    if known is not None:
+        return known[0]
+    parsed = _parse_time(value, where)
+    if isinstance(value, str):
+        if len(_times) >= 1024:
+            _times.clear()
+        _times[value] = (parsed,)
+    return parsed
+
+
+def _parse_time(value: Any, where: str) -> datetime | None:
     parsed = None
     if isinstance(value, str):
         try:
@@ -83,6 +97,8 @@ def string_map(value: Any, where: str, *, required: bool = False) -> dict[str, s
         return {}
     if not isinstance(value, dict):
         raise PayloadError(f"{where} in body must be of type object")
+    if all(type(item) is str for item in value.values()):  # the common case, checked in one pass
+        return value
     for key, item in value.items():
         if not isinstance(item, str):
             raise PayloadError(f"{where}.{key} in body must be of type string")

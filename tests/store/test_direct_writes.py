@@ -1,0 +1,99 @@
+"""Writes given a DB-API connection (`Writer.run_dbapi`): one trip on a SQLite file, SQLAlchemy's adapter elsewhere."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from tests.pipeline.conftest import T0
+from tocsin.pipeline.dedup import LogEntry
+from tocsin.store.alerting import AlertStore, Attempt, Delivery
+from tocsin.store.batcher import Batcher
+from tocsin.store.store import Store
+
+
+async def _count(store: Store) -> int:
+    async with store.database.read() as conn:
+        return int((await conn.execute(text("SELECT count(*) FROM alert_groups"))).scalar_one())
+
+
+def _insert(key: str, fail: bool = False) -> Any:
+    def work(conn: Any) -> str:
+        conn.cursor().execute(
+            "INSERT INTO alert_groups (key, next_flush_ms, has_flushed) VALUES ('" + key + "', 1, false)"
+        )
+        if fail:
+            raise RuntimeError("boom")
+        return key
+
+    return lambda: work
+
+
+@pytest.mark.parametrize("memory", [False, True])
+async def test_work_commits_or_rolls_back_whole(db_url: str, memory: bool) -> None:
+    if memory and not db_url.startswith("sqlite"):
+        pytest.skip("in-memory is SQLite only")
+    store = await Store.open("sqlite://" if memory else db_url)
+    try:
+        assert await store.writer.run_dbapi(_insert("a")) == "a"
+        with pytest.raises(RuntimeError, match="boom"):
+            await store.writer.run_dbapi(_insert("b", fail=True))
+        assert await _count(store) == 1  # b's insert was rolled back with the failure
+        assert await store.writer.run_dbapi(_insert("c")) == "c"  # and the connection is usable after it
+        assert await _count(store) == 2
+    finally:
+        await store.close()
+
+
+async def test_notification_log_is_remembered_and_read_back_after_a_restart(db_url: str) -> None:
+    key = ('{}:{group="g"}', "hook", 0)
+    entry = LogEntry(frozenset({"a1"}), frozenset(), T0)
+    delivery = Delivery("k1", key[0], "hook", 0, "webhook", "new", {"alerts": []})
+    store = await Store.open(db_url)
+    try:
+        alerts = AlertStore(store)
+        assert await alerts.log_entry(*key) is None
+        row = await alerts.enqueue(key, entry, delivery, T0, claim_ms=30_000)
+        assert row is not None
+        assert row.delivery == delivery
+        assert await alerts.log_entry(*key) == entry
+        assert await alerts.claim(T0, 30_000, 10) == []  # inserted claimed
+        await alerts.settle(row.id, Attempt(row.id, T0, "delivered", 200, 1.5, "ok"), "delivered", None)
+        [stored] = await alerts.deliveries()
+        assert (stored.status, stored.attempts, stored.delivered_at) == ("delivered", 1, T0)
+        assert [a.outcome for a in await alerts.attempts([row.id])] == ["delivered"]
+        assert await AlertStore(store).log_entry(*key) == entry  # a new process reads it from the table
+    finally:
+        await store.close()
+
+
+async def test_concurrent_submits_share_one_transaction_and_its_outcome(tmp_path: Path) -> None:
+    store = await Store.open(f"sqlite:///{tmp_path / 'tocsin.db'}")
+    batches: list[list[str]] = []
+
+    def work(keys: list[str]) -> Any:
+        batches.append(keys)
+
+        def run(conn: Any) -> list[str]:
+            for key in keys:
+                _insert(key, fail=key == "bad")()(conn)
+            return [key.upper() for key in keys]
+
+        return run
+
+    try:
+        batcher: Batcher[str, str] = Batcher(store.writer, work)
+        busy = asyncio.create_task(store.writer.run(lambda c: asyncio.sleep(0.05)))  # the writer is busy
+        await asyncio.sleep(0)
+        assert await asyncio.gather(*(batcher.submit(k) for k in ("x", "y", "z"))) == ["X", "Y", "Z"]
+        await busy
+        assert batches == [["x", "y", "z"]]  # taken when the writer got to x's batch: all three in one
+        results = await asyncio.gather(batcher.submit("ok"), batcher.submit("bad"), return_exceptions=True)
+        assert all(isinstance(r, RuntimeError) for r in results)  # one batch, one outcome: ok failed with bad
+        assert await _count(store) == 3  # the failed batch was rolled back whole
+    finally:
+        await store.close()
