@@ -1,6 +1,7 @@
 """Benchmark: a status page with 100 components and 90 days of history, and 10,000 email subscribers.
 
-Run: .venv/bin/python bench/statuspage.py [--quick]   (needs `wrk` and `nginx`: apt-get install -y wrk nginx-light)
+Run: .venv/bin/python bench/statuspage.py [--quick] [--render-only] [--postgres postgresql://postgres@127.0.0.1:5432]
+(needs `wrk` and `nginx`: apt-get install -y wrk nginx-light)
 
 Setup: 100 heartbeat monitors in 10 groups behind one page; 90 daily rollups per monitor
 and 10,000 confirmed email subscribers written directly through the store before start.
@@ -15,6 +16,9 @@ Reported, in one run:
   beforehand at the same level), so like is compared with like;
 - time from a public incident update to 10,000 emails received by a local aiosmtpd.
 Targets (issue 8): cached >= 30% of nginx's requests/s, uncached p99 < 50 ms, 10k emails < 60 s.
+`--render-only` measures only the uncached render; `--postgres SERVER` also measures it on a fresh
+PostgreSQL database on that server (seeded the same way, dropped afterwards). Runs on tocsin's event
+loop (uvloop unless TOCSIN_EVENT_LOOP=asyncio), as `tocsin serve` does.
 """
 
 from __future__ import annotations
@@ -38,11 +42,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import insert
 
+from tocsin import eventloop
 from tocsin.clock import SystemClock
 from tocsin.config.loader import load_config
 from tocsin.runtime import Runtime, definitions
@@ -78,14 +84,14 @@ class Counter:
         return "250 OK"
 
 
-def write_config(tmp: Path, smtp_port: int) -> Path:
+def write_config(tmp: Path, smtp_port: int, url: str | None = None) -> Path:
     monitors = [{"name": f"m{i:03d}", "kind": "heartbeat", "period": "1h"} for i in range(COMPONENTS)]
     components = [
         {"name": f"Component {i:03d}", "group": f"Group {i // (COMPONENTS // GROUPS)}", "monitors": [f"m{i:03d}"]}
         for i in range(COMPONENTS)
     ]
     config = {
-        "storage": {"url": f"sqlite:///{tmp / 'bench.db'}"},
+        "storage": {"url": url or f"sqlite:///{tmp / 'bench.db'}"},
         "monitors": monitors,
         "alerting": {
             "global": {"smtp_smarthost": f"127.0.0.1:{smtp_port}", "smtp_from": "status@bench.test"},
@@ -167,8 +173,9 @@ def quantiles(samples: list[float]) -> tuple[float, float]:
     return cuts[49], cuts[98]
 
 
-async def uncached(config: Path, requests: int) -> tuple[float, float]:
-    """Render p50/p99 (ms) with the page cache dropped before every request."""
+async def uncached(config: Path, requests: int) -> tuple[float, float, float]:
+    """Render p50/p99 (ms) with the page cache dropped before every request, and the first render's time (the
+    page's memo of past days, statuspage/pastdays.py, is empty then: every daily rollup is read and worded)."""
     rt = Runtime(config, SystemClock())
     await rt.start()
     try:
@@ -182,7 +189,7 @@ async def uncached(config: Path, requests: int) -> tuple[float, float]:
             status, _ = await asgi_get(app, "/status/bench")
             samples.append((time.perf_counter() - started) * 1000)
             assert status == 200, status
-        return quantiles(samples)
+        return (*quantiles(samples), samples[0])
     finally:
         await rt.stop()
 
@@ -271,7 +278,23 @@ async def notify(db: str, counter: Counter, now: datetime) -> float:
     return time.perf_counter() - started
 
 
-async def main(quick: bool) -> None:
+async def on_postgres(server: str, now: datetime, renders: int) -> tuple[float, float, float]:
+    """Uncached render p50/p99 (ms) with the store on a fresh PostgreSQL database of `server`."""
+    name = f"tocsin_bench_statuspage_{os.getpid()}"
+    admin = await asyncpg.connect(server.rstrip("/") + "/postgres")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    tmp = Path(tempfile.mkdtemp(prefix="tocsin-bench-statuspage-pg-"))
+    try:
+        config = write_config(tmp, free_port(), server.rstrip("/") + "/" + name)
+        await seed(config, now)
+        return await uncached(config, renders)
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def main(quick: bool, render_only: bool, postgres: str | None) -> None:
     counter = Counter()
     smtp_port = free_port()
     controller = Controller(counter, hostname="127.0.0.1", port=smtp_port)
@@ -281,7 +304,13 @@ async def main(quick: bool) -> None:
     config = write_config(tmp, smtp_port)
     await seed(config, now)
     renders = 100 if quick else 500
-    un_p50, un_p99 = await uncached(config, renders)
+    un = await uncached(config, renders)
+    pg = await on_postgres(postgres, now, renders) if postgres else None
+    if render_only:
+        controller.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+        report_render(un, pg)
+        return
     env = dict(os.environ, TOCSIN_BOOTSTRAP_TOKEN="tocsin_" + "b" * 43)
     proc, base = start_tocsin(config, env)
     nginx = None
@@ -306,13 +335,15 @@ async def main(quick: bool) -> None:
             nginx[0].wait(10)
         controller.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    report(len(html), len(gzip.compress(html, 6)), (un_p50, un_p99), (c_p50, c_p99), tocsin_rps, nginx_rps, took)
+    report(len(html), len(gzip.compress(html, 6)), un, (c_p50, c_p99), tocsin_rps, nginx_rps, took)
+    if pg:
+        report_render(None, pg)
 
 
 def report(
     size: int,
     gz_size: int,
-    un: tuple[float, float],
+    un: tuple[float, float, float],
     ca: tuple[float, float],
     t_rps: tuple[float, float],
     n_rps: tuple[float, float],
@@ -324,6 +355,7 @@ def report(
     print("-" * 72)
     verdict = "met" if un[1] < 50 else "MISSED"
     print(f"{'render uncached p50 / p99 (ms)':44} {un[0]:6.1f} / {un[1]:5.1f}  p99 < 50 ms: {verdict}")
+    print(f"{'render uncached, first after start (ms)':44} {un[2]:14.1f}")
     print(f"{'cached HTTP GET p50 / p99 (ms)':44} {ca[0]:6.2f} / {ca[1]:5.2f}")
     for label, t, n in (("identity", t_rps[0], n_rps[0]), ("gzip", t_rps[1], n_rps[1])):
         ratio = t / n if n > 0 else float("nan")  # nan (no nginx) compares False
@@ -331,11 +363,29 @@ def report(
         print(f"{'wrk requests/s nginx, static file, ' + label:44} {n:14.0f}")
         print(f"{'tocsin / nginx, ' + label:44} {ratio:13.1%}  >= 30%: {'met' if ratio >= 0.3 else 'MISSED'}")
     print(f"{'10,000 subscriber emails to aiosmtpd (s)':44} {took:14.1f}  < 60 s: {'met' if took < 60 else 'MISSED'}")
-    print(f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, python {platform.python_version()}")
+    machine = f"{platform.node()} {platform.machine()} {os.cpu_count()} cores"
+    print(f"machine: {machine}, python {platform.python_version()}, {eventloop.name()} loop")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def report_render(sqlite: tuple[float, float, float] | None, postgres: tuple[float, float, float] | None) -> None:
+    """The uncached render lines alone (`--render-only`, and PostgreSQL's line after the full report)."""
+    for label, found in (("SQLite", sqlite), ("PostgreSQL", postgres)):
+        if found:
+            verdict = "met" if found[1] < 50 else "MISSED"
+            what = "render uncached p50 / p99 (ms), " + label
+            print(f"{what:44} {found[0]:6.1f} / {found[1]:5.1f}  p99 < 50 ms: {verdict}")
+            print(f"{'render uncached, first after start (ms), ' + label:44} {found[2]:14.1f}")
+    if sqlite:
+        machine = f"{platform.node()} {platform.machine()} {os.cpu_count()} cores"
+        print(f"machine: {machine}, python {platform.python_version()}, {eventloop.name()} loop")
+        print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer requests and shorter wrk runs")
-    asyncio.run(main(parser.parse_args().quick))
+    parser.add_argument("--render-only", action="store_true", help="measure only the uncached render")
+    parser.add_argument("--postgres", metavar="SERVER", help="also render on PostgreSQL at this server URL")
+    args = parser.parse_args()
+    eventloop.run(main(args.quick, args.render_only, args.postgres))

@@ -37,13 +37,44 @@ class BarView:
     incidents: tuple[BarIncident, ...] = ()
 
 
+Run = tuple[int, int]  # first and last index of consecutive days that say the same
+_Said = tuple[str, str] | None  # what a day says (colour class, text after the date); None: it stands alone
+
+
 @dataclass(frozen=True, slots=True)
 class ComponentBars:
-    """A component's bars and its uptime over all of them and over the last 30 (maintenance days left out)."""
+    """A component's bars and its uptime over all of them and over the last 30 (maintenance days left out), with
+    the runs of days that say the same when days with incidents stand alone (as the page links them), if known."""
 
     bars: list[BarView]
     uptime_90d: float | None
     uptime_30d: float | None
+    runs: tuple[Run, ...] | None = None
+
+
+def runs(bars: Sequence[BarView], linked: bool) -> list[Run]:
+    """Index ranges of consecutive days that say the same (a day with a linked incident stands alone)."""
+    out: list[Run] = []
+    key: _Said = None
+    for i, b in enumerate(bars):
+        this = _said(b, linked)
+        if this is not None and this == key:
+            out[-1] = (out[-1][0], i)
+        else:
+            out.append((i, i))
+        key = this
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Stretch:
+    """Bar views of some consecutive days of a component, with the good and total results among them over all
+    of them and over those in the last 30 days (maintenance days left out): parts of `ComponentBars`."""
+
+    bars: tuple[BarView, ...]
+    sums: tuple[int, int, int, int]
+    runs: tuple[Run, ...]  # as `runs(bars, linked=True)`, indexes from the stretch's first day
+    ends: tuple[_Said, _Said]  # what its first and last day say, to join runs across stretches
 
 
 _Facts = tuple[float | None, str, str]  # uptime, text after the date, colour class
@@ -67,6 +98,11 @@ class BarMaker:
             found = self._facts[key] = (value, up.day_text(maintenance, value), up.day_class(maintenance, value))
         return found
 
+    @property
+    def today(self) -> date:
+        """The last day of the bars."""
+        return self._dates[-1]
+
     def make(
         self,
         counts: Mapping[int, Sequence[int]],
@@ -75,10 +111,24 @@ class BarMaker:
     ) -> ComponentBars:
         """Views of the days from `first`: `counts` (`[total, up, degraded, down]` by `up.day_number`), the days
         maintenance touched, and the incidents that touched each day."""
+        return self.join(self.stretch(counts, maintenance, touched))
+
+    def stretch(
+        self,
+        counts: Mapping[int, Sequence[int]],
+        maintenance: Set[date],
+        touched: Mapping[date, Sequence[IncidentView]],
+        start: int = 0,
+        stop: int | None = None,
+    ) -> Stretch:
+        """Views of the days with index `start` to `stop` (excluded; the end by default), as `make` words them."""
         out: list[BarView] = []
         sums = [0, 0, 0, 0]  # good and total results over all days, then over the last 30
+        spans: list[Run] = []  # as `runs(out, linked=True)`, made in the same pass
+        said: _Said = None
         first, recent = up.day_number(self.first), self.days - 30
-        for k, day in enumerate(self._dates):
+        for k in range(start, self.days if stop is None else stop):
+            day = self._dates[k]
             total, good_up, degraded, down = counts.get(first + k) or _NONE
             good, held = good_up + degraded, day in maintenance
             value, text, css = self._fact(held, good, total)
@@ -92,7 +142,35 @@ class BarMaker:
                 label += "; incidents: " + ", ".join(i.name for i in hit)
             incidents = tuple(BarIncident(i.id, i.name) for i in hit) if hit else ()
             out.append(BarView(self._names[k], total, down, value, held, css, label, incidents))
-        return ComponentBars(out, _share(sums[0], sums[1]), _share(sums[2], sums[3]))
+            before, said = said, None if hit else (css, text)  # a day with incidents links to them: alone
+            if said is not None and said == before:
+                spans[-1] = (spans[-1][0], k - start)
+            else:
+                spans.append((k - start, k - start))
+        ends = (_said(out[0], True), said) if out else (None, None)
+        return Stretch(tuple(out), (sums[0], sums[1], sums[2], sums[3]), tuple(spans), ends)
+
+    @staticmethod
+    def join(*parts: Stretch) -> ComponentBars:
+        """One component's bars from stretches of its consecutive days, in order, with their runs joined."""
+        bars: list[BarView] = []
+        sums = [0, 0, 0, 0]
+        joined: list[Run] = []
+        last: _Said = None
+        for part in parts:
+            offset, spans = len(bars), part.runs
+            if spans and last is not None and last == part.ends[0]:  # the run goes on across the seam
+                joined[-1], spans = (joined[-1][0], offset + spans[0][1]), spans[1:]
+            joined += spans if offset == 0 else [(offset + a, offset + b) for a, b in spans]
+            bars += part.bars
+            sums = [x + y for x, y in zip(sums, part.sums, strict=True)]
+            last = part.ends[1] if part.bars else last
+        return ComponentBars(bars, _share(sums[0], sums[1]), _share(sums[2], sums[3]), tuple(joined))
+
+
+def _said(bar: BarView, linked: bool) -> _Said:
+    """What a day says, as runs compare it: None when it stands alone (a linked day with incidents)."""
+    return None if linked and bar.incidents else (bar.css, bar.label.partition(": ")[2])
 
 
 def _share(good: int, total: int) -> float | None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 
 from tocsin.alerting.maintenance import MaintenanceWindow
 from tocsin.runtime import Runtime
@@ -15,8 +17,9 @@ from tocsin.statuspage import incidents as inc
 from tocsin.statuspage import status as st
 from tocsin.statuspage import uptime as up
 from tocsin.statuspage.config import StatusComponent, StatusPageConfig, Theme
-from tocsin.statuspage.daybars import BarMaker, BarView, ComponentBars
+from tocsin.statuspage.daybars import BarMaker, BarView, ComponentBars, Run, Stretch, runs
 from tocsin.statuspage.maintenance import covers, occurrences, spans_for
+from tocsin.statuspage.pastdays import PageMemo, component_bars, memo_for
 from tocsin.store.status_incidents import PageIncident, page_incidents
 from tocsin.store.status_pages import StatusPageStore
 from tocsin.store.status_rollups import DayCounts, daily_counts
@@ -41,6 +44,12 @@ class ComponentView(BaseModel):
     uptime_90d: float | None
     uptime_30d: float | None
     bars: list[BarView]
+    _runs: tuple[Run, ...] | None = PrivateAttr(default=None)  # of the bars, linked: known when built from counts
+
+    def day_runs(self, linked: bool) -> Sequence[Run]:
+        """Index ranges of consecutive bars that say the same (with `linked`, a day with incidents stands alone)."""
+        known = self._runs  # one lookup: private attributes go through pydantic's __getattr__
+        return known if linked and known is not None else runs(self.bars, linked)
 
 
 class MaintenanceView(BaseModel):
@@ -90,6 +99,7 @@ async def page_data(rt: Runtime, slug: str, now: datetime) -> PageData:
     return PageData(overrides, found)
 
 
+@functools.lru_cache(maxsize=65536)  # a page asks for every component's and group's id on each build
 def ident(*parts: str) -> str:
     """A stable short id for a page, group or component (Statuspage ids are opaque strings)."""
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:12]
@@ -106,6 +116,9 @@ class _Context:
     impacts: Mapping[str, list[st.ComponentStatus]]  # component name -> unresolved incidents' impacts
     counts: Mapping[str, Sequence[DayCounts]]  # monitor name -> its daily counts over the bars' days
     maker: BarMaker  # the page's day strings and day wordings, shared by its components
+    memo: PageMemo  # past days' bars of the page's previous build
+    span: tuple[datetime, datetime]  # from the first day's midnight to a day after `now`
+    made: dict[str, tuple[object, Stretch]]  # past days' bars of this build, by component id
 
 
 def _component(rt: Runtime, ctx: _Context, index: int, spec: StatusComponent) -> ComponentView:
@@ -113,7 +126,7 @@ def _component(rt: Runtime, ctx: _Context, index: int, spec: StatusComponent) ->
     made = _bars(rt, ctx, spec, component_id) if spec.monitors else ComponentBars([], None, None)
     windows = rt.alerts.setup.maintenance
     monitors = st.component_status([_monitor(rt, windows, m, ctx.now) for m in spec.monitors])
-    return ComponentView(
+    view = ComponentView(
         id=component_id,
         name=spec.name,
         description=spec.description,
@@ -127,16 +140,18 @@ def _component(rt: Runtime, ctx: _Context, index: int, spec: StatusComponent) ->
         uptime_30d=made.uptime_30d,
         bars=made.bars,
     )
+    view._runs = made.runs  # made with the bars: the page need not compare 90 days again
+    return view
 
 
 def _bars(rt: Runtime, ctx: _Context, spec: StatusComponent, component_id: str) -> ComponentBars:
     """The component's 90 days: its monitors' counts summed per day, maintenance days, incidents per day."""
-    first = ctx.maker.first
-    since, until = up.day_start(first), ctx.now + timedelta(days=1)
-    counts = up.sum_by_day(row for m in spec.monitors for row in ctx.counts.get(m, ()))
-    spans = spans_for(rt.alerts.setup.maintenance, spec.monitors, since, until)
-    touched = inc.by_day(ctx.incidents, component_id, first, ctx.maker.days)
-    return ctx.maker.make(counts, up.maintenance_days(first, ctx.maker.days, spans), touched)
+    first, days = ctx.maker.first, ctx.maker.days
+    rows = [ctx.counts.get(m, ()) for m in spec.monitors]
+    spans = spans_for(rt.alerts.setup.maintenance, spec.monitors, *ctx.span)
+    touched = inc.by_day(ctx.incidents, component_id, first, days)
+    held = up.maintenance_days(first, days, spans)
+    return component_bars(ctx.memo, ctx.made, component_id, ctx.maker, rows, held, touched)
 
 
 def _monitor(rt: Runtime, windows: Sequence[MaintenanceWindow], name: str, now: datetime) -> st.MonitorView:
@@ -203,18 +218,45 @@ def component_ids(page: StatusPageConfig) -> dict[str, str]:
     return {c.name: ident(page.slug, c.name) for c in page.components}
 
 
+async def _read(
+    rt: Runtime, page: StatusPageConfig, now: datetime, data: PageData | None, maker: BarMaker, memo: PageMemo
+) -> tuple[PageData, Mapping[str, Sequence[DayCounts]]]:
+    """The page's overrides and incidents (unless given) and its monitors' daily counts over the bars' days.
+
+    Why at once: each read waits on its own connection (on SQLite, its own thread), so they overlap."""
+    names = {m for c in page.components for m in c.monitors}
+    since, until, split = up.day_start(maker.first), now + timedelta(days=1), up.day_start(maker.today)
+    counting = daily_counts(rt.store.database, names, since, until, memo.counts, split) if names else _none()
+    reading = page_data(rt, page.slug, now) if data is None else _given(data)
+    counts, found = await asyncio.gather(counting, reading, return_exceptions=True)
+    if isinstance(counts, BaseException):
+        raise counts
+    if isinstance(found, BaseException):
+        raise found
+    return found, counts
+
+
+async def _none() -> dict[str, list[DayCounts]]:
+    return {}
+
+
+async def _given(data: PageData) -> PageData:
+    return data
+
+
 async def status_page(
     rt: Runtime, page: StatusPageConfig, now: datetime, data: PageData | None = None
 ) -> StatusPageView:
     """Build the view of one page at `now` (reading its overrides and incidents unless `data` is given)."""
-    data = data if data is not None else await page_data(rt, page.slug, now)
+    maker, memo = BarMaker(up.first_day(now)), memo_for(rt.store.database, page.slug)
+    data, counts = await _read(rt, page, now, data, maker, memo)
     ids = component_ids(page)
     found = [inc.incident_view(i, ids) for i in data.incidents]
-    names = {m for c in page.components for m in c.monitors}
-    since, until = up.day_start(up.first_day(now)), now + timedelta(days=1)
-    counts = await daily_counts(rt.store.database, names, since, until) if names else {}
-    ctx = _Context(page.slug, now, data, found, inc.open_impacts(data.incidents), counts, BarMaker(up.first_day(now)))
+    impacts = inc.open_impacts(data.incidents)
+    span = (up.day_start(maker.first), now + timedelta(days=1))
+    ctx = _Context(page.slug, now, data, found, impacts, counts, maker, memo, span, {})
     components = [_component(rt, ctx, i, c) for i, c in enumerate(page.components)]
+    memo.bars = ctx.made  # only this build's components: the memo never outgrows the page
     unresolved = [i for i in found if not i.resolved]
     level = st.worst_level([st.indicator(c.status for c in components), *(i.impact for i in unresolved)])
     past = maintenances_between(rt, page, now - timedelta(days=COMPLETED_DAYS), now, now)

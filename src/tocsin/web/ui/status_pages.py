@@ -117,21 +117,6 @@ def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), default=str).encode()
 
 
-def _runs(bars: Sequence[BarView], linked: bool) -> list[tuple[int, int]]:
-    """Index ranges of consecutive days that say the same (a day with a linked incident stands alone)."""
-    out: list[tuple[int, int]] = []
-    key: object = None
-    for i, b in enumerate(bars):
-        alone = linked and bool(b.incidents)
-        this = None if alone else (b.css, b.label.partition(": ")[2])
-        if this is not None and this == key:
-            out[-1] = (out[-1][0], i)
-        else:
-            out.append((i, i))
-        key = this
-    return out
-
-
 def bars_svg(component: ComponentView, link: Callable[[str], str] | None = None) -> str:
     """The component's daily bars as inline SVG: one unit per day, a `<title>` tooltip on every day; consecutive
     days that say the same share one shape and tooltip (`… to …, each day: 100% up`); days with incidents link."""
@@ -140,13 +125,12 @@ def bars_svg(component: ComponentView, link: Callable[[str], str] | None = None)
         f'<defs><pattern id="{pattern}" width="1" height="1" patternUnits="userSpaceOnUse">'
         '<rect x=".8" width=".2" height="1"/></pattern></defs>'
     ]
-    for first, last in _runs(bars, link is not None):
+    for first, last in component.day_runs(link is not None):
         b = bars[first]
-        label = b.label if first == last else f"{b.day} to {bars[last].day}, each day: {b.label.partition(': ')[2]}"
-        shape = f'<rect x="{first}" width="{last - first + 1}" height="1" class="{b.css}">'
-        shape += f"<title>{escape(label)}</title></rect>"
+        shape = _shape(bars, first, last)
         if b.incidents and link is not None:
-            shape = f'<a href="{escape(link(b.incidents[0].id))}" aria-label="{escape(label)}">{shape}</a>'
+            label = escape(_label(bars, first, last))
+            shape = f'<a href="{escape(link(b.incidents[0].id))}" aria-label="{label}">{shape}</a>'
         parts.append(shape)
     summary = escape(f"{component.name}: daily uptime, last {len(bars)} days")
     return (
@@ -154,6 +138,30 @@ def bars_svg(component: ComponentView, link: Callable[[str], str] | None = None)
         f'<title>{summary}</title>{"".join(parts)}<rect class="gaps" width="{len(bars)}" height="1" '
         f'fill="url(#{pattern})"/></svg>'
     )
+
+
+_shapes: dict[tuple[int, int, str, str, str, str], str] = {}  # a run's shape by everything it is made from
+SHAPES_KEPT = 20_000  # about 900 a page of 100 components; all forgotten at once past this
+
+
+def _shape(bars: Sequence[BarView], first: int, last: int) -> str:
+    """The `<rect>` of the days `first` to `last`, with its tooltip; kept, since a rebuilt page repeats all its runs
+    but today's, and wording and escaping them again was a tenth of an uncached render (bench/statuspage.py)."""
+    b, final = bars[first], bars[last]
+    key = (first, last, b.css, b.day, b.label, final.day)
+    found = _shapes.get(key)
+    if found is None:
+        found = f'<rect x="{first}" width="{last - first + 1}" height="1" class="{b.css}">'
+        found += f"<title>{escape(_label(bars, first, last))}</title></rect>"
+        if len(_shapes) >= SHAPES_KEPT:
+            _shapes.clear()
+        _shapes[key] = found
+    return found
+
+
+def _label(bars: Sequence[BarView], first: int, last: int) -> str:
+    b = bars[first]
+    return b.label if first == last else f"{b.day} to {bars[last].day}, each day: {b.label.partition(': ')[2]}"
 
 
 @router.get("/status/{slug}.json")

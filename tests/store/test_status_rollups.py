@@ -1,0 +1,70 @@
+"""The daily counts a status page reads: with a memo of past days, always equal to a full read."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tests.store.store_factories import T0, define, every, result
+from tocsin.checks.result import Outcome
+from tocsin.store.status_rollups import DayCounts, DayMemo, daily_counts, digest
+from tocsin.store.store import Store
+from tocsin.store.tables import rollup_day
+
+DAY = timedelta(days=1)
+SINCE, SPLIT, UNTIL = T0, T0 + 3 * DAY, T0 + 4 * DAY  # three past days, then "today"
+NAMES = ["api", "db", "quiet"]
+
+
+async def read_both(store: Store, memo: DayMemo) -> dict[str, list[DayCounts]]:
+    """The memo read, checked against a full read of the same days."""
+    memoized = await daily_counts(store.database, NAMES, SINCE, UNTIL, memo, SPLIT)
+    assert memoized == await daily_counts(store.database, NAMES, SINCE, UNTIL)
+    return memoized
+
+
+async def test_past_days_come_from_the_memo_until_they_change(store: Store) -> None:
+    await store.sync_monitors([define(n) for n in NAMES])
+    await store.write(every("api", T0, 4, DAY) + every("db", T0 + DAY, 2, DAY))
+    await store.flush()
+    memo = DayMemo()
+    first = await read_both(store, memo)
+    assert [row[0] for row in first["api"]] == [int((T0 + k * DAY).timestamp()) for k in range(4)]
+    assert "quiet" not in first  # no rows, no entry, as without a memo
+    past, db_past = memo.rows["api"][1], memo.rows["db"][1]
+    assert memo.rows["api"][0] == digest(past) == (3, 3)
+
+    await store.write([result("api", SPLIT + timedelta(hours=1), Outcome.DOWN)])  # today changes
+    await store.flush()
+    second = await read_both(store, memo)
+    assert second["api"][-1][1:] == (2, 1, 0, 1)
+    assert memo.rows["api"][1] is past  # past days were not read again
+
+    await store.write([result("api", T0 + timedelta(hours=23), Outcome.DOWN)])  # a late result on a past day
+    await store.write([result("quiet", T0 + DAY, Outcome.UP)])  # a first row on a past day
+    await store.flush()
+    third = await read_both(store, memo)
+    assert third["api"][0][1:] == (2, 1, 0, 1)
+    assert [row[1] for row in third["quiet"]] == [1]
+    assert memo.rows["db"][1] is db_past  # unchanged: still not read again
+
+
+async def test_deleted_rows_and_a_new_day_are_noticed(store: Store) -> None:
+    await store.sync_monitors([define(n) for n in NAMES])
+    await store.write(every("api", T0, 4, DAY))
+    await store.flush()
+    memo = DayMemo()
+    await read_both(store, memo)
+
+    async def drop_first_day(conn: AsyncConnection) -> None:
+        await conn.execute(delete(rollup_day).where(rollup_day.c.bucket == int(T0.timestamp())))
+
+    await store.writer.run(drop_first_day)
+    assert len((await read_both(store, memo))["api"]) == 3
+
+    later: datetime = SPLIT + DAY  # the next day: the span moves and the memo starts over
+    moved = await daily_counts(store.database, NAMES, SINCE + DAY, later + DAY, memo, later)
+    assert moved == await daily_counts(store.database, NAMES, SINCE + DAY, later + DAY)
+    assert memo.span == (int((SINCE + DAY).timestamp()), int(later.timestamp()))
