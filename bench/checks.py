@@ -1,6 +1,6 @@
 """Benchmark: tocsin's scheduler vs a bare aiohttp loop vs blackbox_exporter, same targets, same rate.
 
-Run: .venv/bin/python bench/checks.py [--quick] [--scenarios 10000:30,1000:10]
+Run: .venv/bin/python bench/checks.py [--quick] [--scenarios 10000:30,1000:10] [--repeat 3]
 Profile tocsin alone: bench/checks.py --profile /tmp/checks.prof --scenarios 10000:30
 (cProfile over the tocsin worker's event-loop thread; read it with `python -m pstats`).
 
@@ -8,6 +8,13 @@ Each contender runs in its own process against local HTTP targets served by anot
 process, with a fresh connection per check. Reported: sustained checks/s, scheduling lag
 p50/p99 (tocsin), CPU µs per check (process user+system time / checks), peak RSS, and
 ratios against the bare aiohttp loop (the ceiling) and blackbox_exporter (the peer).
+
+tocsin runs on `tocsin.eventloop.run`, the loop `tocsin serve` uses (uvloop unless
+TOCSIN_EVENT_LOOP=asyncio). The bare loop runs twice, on uvloop and on asyncio's own loop:
+`vs bare` is against bare-uvloop, the like-for-like ceiling (same loop as tocsin);
+`vs asyncio` is against bare-asyncio, for reference only. With --repeat N every contender
+runs N times, interleaved, and the table shows the mean of each column (per-run µs/check
+are printed below it).
 """
 
 from __future__ import annotations
@@ -23,7 +30,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
@@ -218,18 +227,36 @@ async def run_blackbox(ports: list[int], monitors: int, interval: float, duratio
 
 
 # --------------------------------------------------------------------------- orchestration
+CONTENDERS = ("tocsin", "bare-uvloop", "bare-asyncio", "blackbox")
+RUNNERS = {"tocsin": run_tocsin, "bare-uvloop": run_bare, "bare-asyncio": run_bare, "blackbox": run_blackbox}
+
+
+def run_on_loop(kind: str, main: Coroutine[Any, Any, dict[str, float] | None]) -> dict[str, float] | None:
+    """tocsin on the loop production uses; each bare variant on the loop its name says."""
+    if kind == "tocsin":
+        from tocsin import eventloop
+
+        return eventloop.run(main)
+    if kind == "bare-uvloop":
+        import uvloop
+
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return runner.run(main)
+    return asyncio.run(main)  # bare-asyncio, and the blackbox driver (its own CPU is not measured)
+
+
 def worker(
     kind: str, ports: list[int], monitors: int, interval: float, duration: float, profile: str = ""
 ) -> dict[str, float] | None:
-    runner = {"tocsin": run_tocsin, "bare": run_bare, "blackbox": run_blackbox}[kind]
+    runner = RUNNERS[kind]
     if not profile:
-        return asyncio.run(runner(ports, monitors, interval, duration))  # type: ignore[operator]
+        return run_on_loop(kind, runner(ports, monitors, interval, duration))
     import cProfile
 
     with cProfile.Profile() as prof:
-        result = asyncio.run(runner(ports, monitors, interval, duration))  # type: ignore[operator]
+        result = run_on_loop(kind, runner(ports, monitors, interval, duration))
     prof.dump_stats(profile)
-    return result  # type: ignore[no-any-return]
+    return result
 
 
 def run_in_subprocess(
@@ -270,6 +297,8 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--scenarios", default="", help="monitors:interval pairs, e.g. 10000:30,1000:10")
     parser.add_argument("--profile", default="", help="run only tocsin, under cProfile, dumping stats here")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per contender (interleaved); the table shows means")
+    parser.add_argument("--only", default="", help=f"comma-separated subset of {','.join(CONTENDERS)}")
     args = parser.parse_args()
     if args.serve_target:
         serve_targets(args.serve_target)
@@ -285,41 +314,71 @@ def main() -> None:
         scenarios, duration = [(200, 5.0)], 5.0
     if args.scenarios:
         scenarios = [(int(m), float(i)) for m, i in (pair.split(":") for pair in args.scenarios.split(","))]
-    contenders = ("tocsin",) if args.profile else ("tocsin", "bare", "blackbox")
+    contenders = tuple(args.only.split(",")) if args.only else CONTENDERS
+    if args.profile:
+        contenders = ("tocsin",)
+    unknown = set(contenders) - set(CONTENDERS)
+    if unknown:
+        parser.error(f"--only: unknown contender(s) {', '.join(sorted(unknown))}; pick from {', '.join(CONTENDERS)}")
     ports = [free_port() for _ in range(2)]
     targets = start_targets(ports)
     rows = []
     try:
         for monitors, interval in scenarios:
-            results = {k: run_in_subprocess(k, ports, monitors, interval, duration, args.profile) for k in contenders}
-            rows.append((monitors, interval, results))
+            runs: dict[str, list[dict[str, float] | None]] = {k: [] for k in contenders}
+            for _ in range(args.repeat):
+                for k in contenders:
+                    runs[k].append(run_in_subprocess(k, ports, monitors, interval, duration, args.profile))
+            rows.append((monitors, interval, {k: mean_result(v) for k, v in runs.items()}, runs))
     finally:
         for t in targets:
             t.terminate()
     print_table(rows)
 
 
-def print_table(rows: list[tuple[int, float, dict[str, dict[str, float] | None]]]) -> None:
+def mean_result(runs: list[dict[str, float] | None]) -> dict[str, float] | None:
+    """Column-wise mean of repeated runs (None when the contender is not installed)."""
+    done = [r for r in runs if r is not None]
+    if not done:
+        return None
+    return {key: statistics.fmean(r[key] for r in done) for key in done[0]}
+
+
+Row = tuple[int, float, dict[str, dict[str, float] | None], dict[str, list[dict[str, float] | None]]]
+
+
+def print_table(rows: list[Row]) -> None:
+    """Means per contender; `vs bare` is against bare-uvloop (same loop as tocsin: like-for-like)."""
     head = (
-        f"{'monitors':>8} {'interval':>8} {'who':<9} {'checks/s':>9} {'lag p50':>8} {'lag p99':>8} "
-        f"{'µs/check':>9} {'RSS MB':>7} {'vs bare':>8} {'vs bbox':>8}"
+        f"{'monitors':>8} {'interval':>8} {'who':<12} {'checks/s':>9} {'lag p50':>8} {'lag p99':>8} "
+        f"{'µs/check':>9} {'RSS MB':>7} {'vs bare':>8} {'vs asyncio':>10} {'vs bbox':>8}"
     )
     print(head)
     print("-" * len(head))
-    for monitors, interval, results in rows:
-        bare, bbox = results.get("bare"), results.get("blackbox")
+    for monitors, interval, results, _ in rows:
+        bare, bare_asyncio, bbox = results.get("bare-uvloop"), results.get("bare-asyncio"), results.get("blackbox")
         for who, r in results.items():
             if r is None:
-                print(f"{monitors:>8} {interval:>7.0f}s {who:<9} {'(not installed)':>9}")
+                print(f"{monitors:>8} {interval:>7.0f}s {who:<12} {'(not installed)':>9}")
                 continue
+            cpu = r["cpu_us_per_check"]
             lag50 = f"{r['lag_p50_ms']:.1f}ms" if "lag_p50_ms" in r else "-"
             lag99 = f"{r['lag_p99_ms']:.1f}ms" if "lag_p99_ms" in r else "-"
-            vs_bare = f"{r['cpu_us_per_check'] / bare['cpu_us_per_check']:.2f}x" if bare else "-"
-            vs_bbox = f"{r['cpu_us_per_check'] / bbox['cpu_us_per_check']:.2f}x" if bbox else "-"
+            vs_bare = f"{cpu / bare['cpu_us_per_check']:.2f}x" if bare else "-"
+            vs_asyncio = f"{cpu / bare_asyncio['cpu_us_per_check']:.2f}x" if bare_asyncio else "-"
+            vs_bbox = f"{cpu / bbox['cpu_us_per_check']:.2f}x" if bbox else "-"
             print(
-                f"{monitors:>8} {interval:>7.0f}s {who:<9} {r['checks_per_s']:>9.0f} {lag50:>8} {lag99:>8} "
-                f"{r['cpu_us_per_check']:>9.0f} {r['rss_mb']:>7.0f} {vs_bare:>8} {vs_bbox:>8}"
+                f"{monitors:>8} {interval:>7.0f}s {who:<12} {r['checks_per_s']:>9.0f} {lag50:>8} {lag99:>8} "
+                f"{cpu:>9.0f} {r['rss_mb']:>7.0f} {vs_bare:>8} {vs_asyncio:>10} {vs_bbox:>8}"
             )
+    print()
+    print("vs bare = against bare-uvloop, the like-for-like ceiling (tocsin runs on uvloop too);")
+    print("vs asyncio = against the bare loop on asyncio's default loop (slower loop; reference only).")
+    for monitors, interval, _, runs in rows:
+        per_run = "; ".join(
+            f"{who} " + " / ".join(f"{r['cpu_us_per_check']:.0f}" if r else "-" for r in rs) for who, rs in runs.items()
+        )
+        print(f"per-run µs/check, {monitors} at {interval:.0f}s: {per_run}")
 
 
 if __name__ == "__main__":
