@@ -121,3 +121,25 @@ def test_cached_pair_steps_equal_the_byte_by_byte_hash() -> None:
         assert fingerprint(labels) == _reference(labels), labels
         if i == 1500:
             alert_module._pairs.clear()
+
+
+def test_batch_hashing_equals_the_byte_by_byte_hash() -> None:
+    # A batch of new label sets is hashed with numpy, one byte column for all of them at once.
+    rng = random.Random(9)
+    batch = [
+        {
+            rng.choice(["alertname", "job", "instance", "ÿ", ""])
+            + "".join(rng.choices(ALPHABET, k=rng.randint(0, 3))): (
+                "".join(rng.choices(ALPHABET, k=rng.randint(0, 40)))
+            )
+            for _ in range(rng.randint(0, 5))
+        }
+        for _ in range(500)
+    ]
+    alert_module._known.clear()
+    alert_module.prime_fingerprints(batch)
+    assert len(alert_module._known) >= alert_module.VECTOR_MIN  # the batch way was taken
+    assert [fingerprint(labels) for labels in batch] == [_reference(labels) for labels in batch]
+    data = [bytes(rng.randrange(256) for _ in range(rng.randint(0, 70))) for _ in range(300)]
+    assert alert_module.fnv1a_64_many(data) == [fnv1a_64(d) for d in data]
+    assert alert_module.fnv1a_64_many([]) == []

@@ -11,6 +11,7 @@ dedup stage's decision, not the dispatcher's. Time is passed in as POSIX seconds
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,6 +66,11 @@ class Dispatcher:
         self._changed: set[str] = set()  # groups whose timer changed since `timer_changes()`
         self._dropped: set[str] = set()  # groups removed since `timer_changes()`
         self._keys: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}  # (route, group labels) -> key
+        # Why a heap: the flush loop asks for due groups and the next deadline after every
+        # ingest; scanning thousands of groups each time cost more than a notification.
+        # An entry (next_flush, key) is current while that group still has that timer;
+        # older ones are skipped and dropped when they reach the top.
+        self._deadlines: list[tuple[float, str]] = []
 
     def insert(self, alert: Alert, now: float) -> list[Group]:
         """Put an alert (new or updated) into the group of every route it matches."""
@@ -75,7 +81,8 @@ class Dispatcher:
             group.alerts[fingerprint] = alert
             self._of_alert.setdefault(fingerprint, set()).add(group.key)
             if not group.has_flushed and alert.starts_at.timestamp() + _wait(route) < now:
-                group.next_flush = min(group.next_flush, now)
+                if now < group.next_flush:
+                    self._schedule(group, now)
                 self._touch(group.key)
             joined.append(group)
         return joined
@@ -95,8 +102,23 @@ class Dispatcher:
             next_flush = restored.next_flush if restored else now + _wait(route)
             group = Group(key, route, labels, next_flush, restored.has_flushed if restored else False)
             self.groups[key] = group
+            heapq.heappush(self._deadlines, (next_flush, key))
             self._touch(key)
         return group
+
+    def _schedule(self, group: Group, at: float) -> None:
+        """Set a group's timer, keeping the deadline heap current (compacted when mostly stale)."""
+        group.next_flush = at
+        heap = self._deadlines
+        heapq.heappush(heap, (at, group.key))
+        if len(heap) > 2 * len(self.groups) + 64:
+            self._deadlines = heap = [(g.next_flush, k) for k, g in self.groups.items()]
+            heapq.heapify(heap)
+
+    def _current(self, entry: tuple[float, str]) -> Group | None:
+        """The group of a heap entry while the entry is its timer, else None (a stale entry)."""
+        group = self.groups.get(entry[1])
+        return group if group is not None and group.next_flush == entry[0] else None
 
     def due(self, now: float) -> list[Group]:
         """Groups whose timer has fired: those never flushed first, then oldest deadline first.
@@ -104,16 +126,31 @@ class Dispatcher:
         Why new groups first: their first notification is news (a new problem); a burst of
         group_interval flushes of known groups must not hold it back.
         """
-        ready = [g for g in self.groups.values() if g.next_flush <= now and g.alerts]
-        return sorted(ready, key=lambda g: (g.has_flushed, g.next_flush))
+        heap, ready, seen = self._deadlines, [], set()
+        while heap and heap[0][0] <= now:
+            entry = heapq.heappop(heap)
+            group = self._current(entry)
+            if group is not None and entry[1] not in seen:
+                seen.add(entry[1])
+                ready.append(group)
+        for group in ready:  # still due until flushed: the caller may take only some of them
+            heapq.heappush(heap, (group.next_flush, group.key))
+        return sorted((g for g in ready if g.alerts), key=lambda g: (g.has_flushed, g.next_flush))
 
     def next_deadline(self) -> float | None:
         """When the next group is due, or None without groups."""
-        return min((g.next_flush for g in self.groups.values() if g.alerts), default=None)
+        heap = self._deadlines
+        while heap and self._current(heap[0]) is None:
+            heapq.heappop(heap)
+        if not heap:
+            return None
+        if self.groups[heap[0][1]].alerts:
+            return heap[0][0]
+        return min((g.next_flush for g in self.groups.values() if g.alerts), default=None)  # an empty group (rare)
 
     def flushing(self, group: Group, now: float) -> tuple[Alert, ...]:
         """Snapshot the group for the pipeline and restart its timer at `group_interval`."""
-        group.next_flush = now + group.route.opts.group_interval.total_seconds()
+        self._schedule(group, now + group.route.opts.group_interval.total_seconds())
         group.has_flushed = True
         self._touch(group.key)
         return tuple(group.alerts.values())

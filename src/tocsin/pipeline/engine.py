@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from tocsin.alerting.alert import Alert
+from tocsin.alerting.alert import VECTOR_MIN, Alert, prime_fingerprints
 from tocsin.alerting.amconfig import AlertingConfig
 from tocsin.alerting.dispatch import Dispatcher, Group
 from tocsin.alerting.inhibit import InhibitIndex
@@ -167,6 +167,8 @@ class AlertEngine:
         now = self._clock.now()
         resolve_timeout = self.setup.resolve_timeout if timeout else None
         merged: dict[str, StoredAlert] = {}
+        if len(incoming) >= VECTOR_MIN:  # a batch: its new label sets are hashed together
+            prime_fingerprints(item.labels for item in incoming)
         for item in incoming:
             alert, timed = normalise(item, now, resolve_timeout)
             new = StoredAlert(alert, now, timed, source)

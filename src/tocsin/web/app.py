@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import tocsin
 from tocsin.runtime import Runtime
 from tocsin.web.access import answers_json, guarded_routes
+from tocsin.web.alert_lane import AlertPosts
 from tocsin.web.api import (
     accounts,
     acklinks,
@@ -157,6 +158,7 @@ def create_app(runtime: Runtime, *, manage_lifecycle: bool = True, test_clock: b
     app.state.access = AccessService(lambda: runtime.store.access, lambda: session_policy(runtime))
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_middleware(AlertPosts)  # inside the guard: authorized as the route, then no routing (hot path)
     app.add_middleware(AccessGuard)
     app.add_middleware(StatusDomains)  # outside the guard: a status domain's paths are mapped before routing
     for router in ROUTERS:
