@@ -150,3 +150,37 @@ async def test_the_worker_delivers_handed_rows_without_claiming(db_url: str, sin
     finally:
         task.cancel()
         await close_timeline(tl)
+
+
+async def test_time_passing_during_a_claim_does_not_push_the_next_poll_out(db_url: str, sink: WebhookSink) -> None:
+    """A crashed node's rows are claimed at the poll after their lease; a clock jump while the worker was
+    claiming (nothing due yet) must not make it wait a whole poll after the jump."""
+    clock = FakeClock(T0)
+    tl = await make_timeline(db_url, alerting(sink.url), sink, clock)
+    claims: list[float] = []
+    claiming = asyncio.Event()
+    release = asyncio.Event()
+    claim = tl.engine._store.claim
+
+    async def slow(*args: Any) -> list[OutboxRow]:
+        claims.append(clock.timestamp())
+        if len(claims) == 1:  # the first look: time jumps while it is under way
+            claiming.set()
+            await release.wait()
+        return await claim(*args)
+
+    tl.outbox._store.claim = slow  # type: ignore[method-assign,assignment]
+    task = asyncio.create_task(tl.outbox.run(poll=1.0))
+    try:
+        await asyncio.wait_for(claiming.wait(), 5)
+        await clock.advance(60)  # nobody is asleep on the clock: the worker is in its claim
+        release.set()
+        for _ in range(200):  # the next look comes at once, with no further clock movement
+            if len(claims) >= 2:
+                break
+            await asyncio.sleep(0.01)
+        assert len(claims) >= 2
+        assert claims[1] >= claims[0] + 60
+    finally:
+        task.cancel()
+        await close_timeline(tl)

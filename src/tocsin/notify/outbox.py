@@ -182,6 +182,7 @@ class OutboxWorker:
         someone queued rows without handing them over, after a failed try comes due, or at
         the poll (a crashed node's rows once their claim runs out).
         """
+        looked = self._clock.timestamp()
         while True:
             self._wake.clear()
             if self._handed:
@@ -189,10 +190,13 @@ class OutboxWorker:
                 continue
             if self._look:
                 self._look = False
+                looked = self._clock.timestamp()
                 if await self._deliver_claimed():
                     self._look = True  # maybe more than one batch is due
                     continue
-            await sleep_until_or(self._clock, self._clock.timestamp() + poll, self._wake)
+            # The next poll is due `poll` after the last look, not after it returned: time that passed
+            # during the claim (a jump of the test clock, a slow store) must not push the poll out.
+            await sleep_until_or(self._clock, looked + poll, self._wake)
             if not self._wake.is_set():
                 self._look = True  # the poll
 
