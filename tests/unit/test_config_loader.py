@@ -208,9 +208,10 @@ def test_ten_thousand_monitors_load_fast(tmp_path: Path) -> None:
     )
     path = tmp_path / "big.yaml"
     path.write_text("monitors:\n" + "".join(monitor.format(i=i) for i in range(10_000)))
-    started = time.perf_counter()
+    started = time.process_time()  # CPU, not wall time: other processes on a shared CI machine do not count
     loaded = load_config(path, {})
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert len(loaded.config.monitors) == 10_000
     assert loaded.monitor_location("m9999") == f"{path}:{2 + 8 * 9999}"
-    assert elapsed < 2.5, f"10k monitors took {elapsed:.2f}s"  # ~0.7s measured; slack for shared CI
+    # ~0.7 s of CPU measured: the bound catches a quadratic step (minutes), not a slower machine
+    assert elapsed < 5.0, f"10k monitors took {elapsed:.2f}s of CPU"
