@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -168,4 +169,24 @@ async def test_recorder_refuses_unmarked_errors_cookies_and_non_get() -> None:
     await _call(Recorder(_app(extra=[(b"set-cookie", b"s=1")]), lane))
     assert not lane.answers
     await _call(Recorder(_app(mark=False), lane), method="HEAD")  # no mark is offered: the app must not expect one
+    assert not lane.answers
+
+
+async def test_recorder_holds_no_copy_of_unmarked_answers() -> None:
+    chunk = b"x" * 65536
+
+    async def stream(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for _ in range(200):  # an event stream: chunks that never end in a real server (12.5 MiB here)
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+    lane = FastLane()
+    tracemalloc.start()
+    try:
+        sent = await _call(Recorder(stream, lane))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(sent) == 201  # every chunk still reaches the client
+    assert peak < 4 * 1024 * 1024  # nothing accumulated the stream
     assert not lane.answers

@@ -156,9 +156,11 @@ class Recorder:
         sent: dict[str, Any] = {}
 
         async def recording(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            # Only a marked answer is copied (the route marks before it answers): an unmarked GET, such as
+            # the console's endless event stream, must not be held in memory.
+            if message["type"] == "http.response.start" and mark.keep:
                 sent["status"], sent["headers"] = message["status"], list(message.get("headers", []))
-            elif message["type"] == "http.response.body":
+            elif message["type"] == "http.response.body" and "status" in sent:
                 sent["body"] = sent.get("body", b"") + message.get("body", b"")
                 sent["more"] = message.get("more_body", False)
             await send(message)
