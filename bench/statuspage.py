@@ -10,7 +10,9 @@ Reported, in one run:
   request (the app in this process, its page cache dropped before each request);
 - p50/p99 cached: sequential HTTP GETs against `tocsin serve`;
 - requests/s under `wrk` (2 threads, 50 connections) against tocsin and against nginx
-  (one worker, like tocsin's one process) serving the same HTML as a static file: the ceiling;
+  (one worker, like tocsin's one process, sendfile on as in Debian's default nginx.conf) serving
+  the same HTML as a static file: the ceiling; a run that saw any non-2xx answer or socket error
+  is refused rather than reported;
   twice: without `Accept-Encoding` (both send the HTML as it is) and with `Accept-Encoding: gzip`
   (tocsin sends its precompressed variant; nginx `gzip_static` sends the same file gzipped
   beforehand at the same level), so like is compared with like;
@@ -225,6 +227,12 @@ def start_nginx(tmp: Path, html: bytes) -> tuple[subprocess.Popen[bytes], str] |
     (root / "status").mkdir(parents=True)
     (root / "status" / "bench.html").write_bytes(html)
     (root / "status" / "bench.html.gz").write_bytes(gzip.compress(html, 6, mtime=0))
+    # nginx started as root runs its worker as `nobody`, and mkdtemp makes the directory 0700:
+    # without this every request was a 404 (see wrk's check below).
+    for path in (tmp, root, root / "status"):
+        path.chmod(0o755)
+    for path in (root / "status").iterdir():
+        path.chmod(0o644)
     conf = tmp / "nginx.conf"
     conf.write_text(f"""
 worker_processes 1;
@@ -235,7 +243,7 @@ http {{
   access_log off;
   client_body_temp_path {tmp}/cb; proxy_temp_path {tmp}/px; fastcgi_temp_path {tmp}/fc;
   uwsgi_temp_path {tmp}/uw; scgi_temp_path {tmp}/sc;
-  gzip_static on; gzip_vary on;
+  sendfile on; tcp_nopush on; gzip_static on; gzip_vary on;
   server {{ listen 127.0.0.1:{port}; root {root}; default_type text/html;
            location = /status/bench {{ try_files /status/bench.html =404; }} }}
 }}
@@ -251,6 +259,9 @@ def wrk(url: str, seconds: int, *headers: str) -> float:
     extra = [arg for h in headers for arg in ("-H", h)]
     cmd = ["wrk", "-t2", "-c50", f"-d{seconds}s", *extra, url]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    if "Non-2xx" in out.stdout or "Socket errors" in out.stdout:
+        # A server answering errors fast is not a ceiling: refuse to report it.
+        raise SystemExit(f"wrk against {url} saw errors, not counting it:\n{out.stdout}")
     found = re.search(r"Requests/sec:\s+([\d.]+)", out.stdout)
     return float(found.group(1)) if found else float("nan")
 
