@@ -7,7 +7,9 @@ Setup: 100 heartbeat monitors in 10 groups behind one page; 90 daily rollups per
 and 10,000 confirmed email subscribers written directly through the store before start.
 Reported, in one run:
 - render p50/p99 uncached: the HTML page built from the store and rendered for every
-  request (the app in this process, its page cache dropped before each request);
+  request (the app in this process, its page cache dropped before each request); twice: with
+  nothing changed between renders, and with one new result written through the store before
+  each (the next monitor in turn: its component's bars and today's counts must be made again);
 - p50/p99 cached: sequential HTTP GETs against `tocsin serve`;
 - requests/s under `wrk` (2 threads, 50 connections) against tocsin and against nginx
   (one worker, like tocsin's one process, sendfile on as in Debian's default nginx.conf) serving
@@ -51,12 +53,14 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import insert
 
 from tocsin import eventloop
+from tocsin.checks.result import CheckResult, MonitorStatus, Outcome
 from tocsin.clock import SystemClock
 from tocsin.config.loader import load_config
 from tocsin.runtime import Runtime, definitions
 from tocsin.statuspage.subscribers import new_token
 from tocsin.store.incident_response_tables import incident_updates, status_subscribers
 from tocsin.store.incident_tables import incidents
+from tocsin.store.records import MonitorState, ResultWrite
 from tocsin.store.rollups import COUNT_COLUMNS, HISTOGRAM_COLUMNS
 from tocsin.store.store import Store
 from tocsin.store.tables import rollup_day
@@ -175,23 +179,33 @@ def quantiles(samples: list[float]) -> tuple[float, float]:
     return cuts[49], cuts[98]
 
 
-async def uncached(config: Path, requests: int) -> tuple[float, float, float]:
+Render = tuple[float, float, float, float, float]  # p50, p99, first, p50 and p99 with one new result before each
+
+
+async def uncached(config: Path, requests: int) -> Render:
     """Render p50/p99 (ms) with the page cache dropped before every request, and the first render's time (the
-    page's memo of past days, statuspage/pastdays.py, is empty then: every daily rollup is read and worded)."""
+    page's memo of past days, statuspage/pastdays.py, is empty then: every daily rollup is read and worded); then
+    p50/p99 again with one new result written through the store before each render, for the next monitor in turn
+    (as after a heartbeat: that component's bars and today's counts change, the rebuild cannot reuse them)."""
     rt = Runtime(config, SystemClock())
     await rt.start()
     try:
         app = create_app(rt, manage_lifecycle=False)
-        samples = []
-        for _ in range(requests):
-            for name in ("status_page_cache", "status_history_cache"):
-                if hasattr(app.state, name):
-                    delattr(app.state, name)
+        quiet: list[float] = []
+        changed: list[float] = []
+        for k in range(2 * requests):
+            if k >= requests:
+                name, at = f"m{k % COMPONENTS:03d}", rt.clock.now()
+                state = MonitorState(MonitorStatus.UP, 1, 0, at, Outcome.UP, at)
+                await rt.store.write([ResultWrite(CheckResult(name, at, Outcome.UP, None, None, ""), state)])
+            for cache in ("status_page_cache", "status_history_cache"):
+                if hasattr(app.state, cache):
+                    delattr(app.state, cache)
             started = time.perf_counter()
             status, _ = await asgi_get(app, "/status/bench")
-            samples.append((time.perf_counter() - started) * 1000)
+            (quiet if k < requests else changed).append((time.perf_counter() - started) * 1000)
             assert status == 200, status
-        return (*quantiles(samples), samples[0])
+        return (*quantiles(quiet), quiet[0], *quantiles(changed))
     finally:
         await rt.stop()
 
@@ -289,7 +303,7 @@ async def notify(db: str, counter: Counter, now: datetime) -> float:
     return time.perf_counter() - started
 
 
-async def on_postgres(server: str, now: datetime, renders: int) -> tuple[float, float, float]:
+async def on_postgres(server: str, now: datetime, renders: int) -> Render:
     """Uncached render p50/p99 (ms) with the store on a fresh PostgreSQL database of `server`."""
     name = f"tocsin_bench_statuspage_{os.getpid()}"
     admin = await asyncpg.connect(server.rstrip("/") + "/postgres")
@@ -354,7 +368,7 @@ async def main(quick: bool, render_only: bool, postgres: str | None) -> None:
 def report(
     size: int,
     gz_size: int,
-    un: tuple[float, float, float],
+    un: Render,
     ca: tuple[float, float],
     t_rps: tuple[float, float],
     n_rps: tuple[float, float],
@@ -364,8 +378,9 @@ def report(
           f" ({gz_size / 1024:.0f} KiB gzipped)")  # fmt: skip
     print(f"{'what':44} {'result':>14}  target")
     print("-" * 72)
-    verdict = "met" if un[1] < 50 else "MISSED"
-    print(f"{'render uncached p50 / p99 (ms)':44} {un[0]:6.1f} / {un[1]:5.1f}  p99 < 50 ms: {verdict}")
+    for what, (p50, p99) in (("", un[:2]), (", 1 new result", un[3:])):
+        verdict = "met" if p99 < 50 else "MISSED"
+        print(f"{'render uncached p50 / p99 (ms)' + what:44} {p50:6.1f} / {p99:5.1f}  p99 < 50 ms: {verdict}")
     print(f"{'render uncached, first after start (ms)':44} {un[2]:14.1f}")
     print(f"{'cached HTTP GET p50 / p99 (ms)':44} {ca[0]:6.2f} / {ca[1]:5.2f}")
     for label, t, n in (("identity", t_rps[0], n_rps[0]), ("gzip", t_rps[1], n_rps[1])):
@@ -379,13 +394,14 @@ def report(
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
-def report_render(sqlite: tuple[float, float, float] | None, postgres: tuple[float, float, float] | None) -> None:
+def report_render(sqlite: Render | None, postgres: Render | None) -> None:
     """The uncached render lines alone (`--render-only`, and PostgreSQL's line after the full report)."""
     for label, found in (("SQLite", sqlite), ("PostgreSQL", postgres)):
         if found:
-            verdict = "met" if found[1] < 50 else "MISSED"
-            what = "render uncached p50 / p99 (ms), " + label
-            print(f"{what:44} {found[0]:6.1f} / {found[1]:5.1f}  p99 < 50 ms: {verdict}")
+            for what, (p50, p99) in (("", found[:2]), (", 1 new result", found[3:])):
+                verdict = "met" if p99 < 50 else "MISSED"
+                print(f"{'render uncached p50 / p99 (ms), ' + label + what:52} {p50:6.1f} / {p99:5.1f}  "
+                      f"p99 < 50 ms: {verdict}")  # fmt: skip
             print(f"{'render uncached, first after start (ms), ' + label:44} {found[2]:14.1f}")
     if sqlite:
         machine = f"{platform.node()} {platform.machine()} {os.cpu_count()} cores"

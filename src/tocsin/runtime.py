@@ -131,6 +131,7 @@ class Runtime:
             url,
             raw_retention=loaded.config.storage.raw_retention,
             on_batch=self.metrics.observe_batch,
+            now=self.clock.now,
         )
         await self._probes.__aenter__()
         self.incidents = IncidentService(IncidentStore(self.store))

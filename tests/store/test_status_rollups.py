@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.store.store_factories import T0, define, every, result
 from tocsin.checks.result import Outcome
-from tocsin.store.status_rollups import DayCounts, DayMemo, daily_counts, digest
+from tocsin.store.status_rollups import REVERIFY, DayCounts, DayMemo, daily_counts, digest
 from tocsin.store.store import Store
 from tocsin.store.tables import rollup_day
 
@@ -68,3 +68,51 @@ async def test_deleted_rows_and_a_new_day_are_noticed(store: Store) -> None:
     moved = await daily_counts(store.database, NAMES, SINCE + DAY, later + DAY, memo, later)
     assert moved == await daily_counts(store.database, NAMES, SINCE + DAY, later + DAY)
     assert memo.span == (int((SINCE + DAY).timestamp()), int(later.timestamp()))
+
+
+async def test_digests_are_checked_only_when_a_past_day_was_written(db_url: str) -> None:
+    clock = [SPLIT + timedelta(hours=2)]  # "today" is the day from SPLIT
+    store = await Store.open(db_url, now=lambda: clock[0])
+    try:
+        await store.sync_monitors([define(n) for n in NAMES])
+        await store.write(every("api", T0, 4, DAY))
+        await store.flush()
+        memo = DayMemo()
+
+        async def read(at: datetime) -> dict[str, list[DayCounts]]:
+            memoized = await daily_counts(store.database, NAMES, SINCE, UNTIL, memo, SPLIT, at)
+            assert memoized == await daily_counts(store.database, NAMES, SINCE, UNTIL)
+            return memoized
+
+        start = clock[0]
+        await read(start)
+        checked = memo.checked
+        assert checked == int(start.timestamp())
+
+        clock[0] = start + timedelta(minutes=1)
+        await store.write([result("api", clock[0], Outcome.DOWN)])  # today: the mark stays
+        await store.flush()
+        assert (await read(clock[0]))["api"][-1][1:] == (2, 1, 0, 1)
+        assert memo.checked == checked  # no digest
+
+        await store.write([result("api", T0 + timedelta(hours=5), Outcome.DOWN)])  # a late result on a past day
+        await store.flush()
+        assert (await read(clock[0]))["api"][0][1:] == (2, 1, 0, 1)
+        assert memo.checked == int(clock[0].timestamp())  # the mark moved: checked again
+
+        clock[0] = SPLIT + DAY - timedelta(minutes=2)  # the last minutes of today: past already for late clocks
+        await store.write([result("api", clock[0], Outcome.UP)])
+        await store.flush()
+        await read(clock[0])
+        assert memo.checked == int(clock[0].timestamp())
+
+        async def drop_first_day(conn: AsyncConnection) -> None:  # not through tocsin: no mark
+            await conn.execute(delete(rollup_day).where(rollup_day.c.bucket == int(T0.timestamp())))
+
+        await store.writer.run(drop_first_day)
+        stale = await daily_counts(store.database, NAMES, SINCE, UNTIL, memo, SPLIT, clock[0])
+        assert stale["api"][0][0] == int(T0.timestamp())  # kept until the next check...
+        later = clock[0] + timedelta(seconds=REVERIFY)
+        assert (await read(later))["api"][0][0] == int((T0 + DAY).timestamp())  # ...at most REVERIFY later
+    finally:
+        await store.close()

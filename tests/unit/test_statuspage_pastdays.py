@@ -8,9 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tocsin.statuspage import uptime as up
-from tocsin.statuspage.daybars import BarMaker, ComponentBars, Stretch, runs
+from tocsin.statuspage.daybars import BarMaker, ComponentBars, runs
 from tocsin.statuspage.incidents import IncidentView
-from tocsin.statuspage.pastdays import PageMemo, component_bars
+from tocsin.statuspage.pastdays import Kept, PageMemo, component_bars
 from tocsin.statuspage.status import Indicator
 from tocsin.store.status_rollups import DAY_SECONDS, DayCounts
 
@@ -60,18 +60,20 @@ def test_past_days_are_reused_until_what_they_show_changes() -> None:
     downs[10] = 5
 
     def build(rows: list[list[DayCounts]], held: set[date], touched: dict[date, list[IncidentView]]) -> ComponentBars:
-        made: dict[str, tuple[object, Stretch]] = {}
+        made: dict[str, Kept] = {}
         bars = component_bars(memo, made, "c1", maker, rows, held, touched)
         assert bars == whole(maker, rows, held, touched)
         memo.bars = made
         return bars
 
     first = build([rows_of(downs)], set(), {})
-    kept = memo.bars["c1"][1]
+    assert build([rows_of(downs)], set(), {}) is first  # nothing changed: the whole bars are reused
+    kept = memo.bars["c1"].before
     today_changed = rows_of(downs)
     today_changed[-1] = (*today_changed[-1][:4], 7)
     second = build([today_changed], {TODAY}, {TODAY: [incident(1)]})  # today's counts, maintenance, incident
-    assert memo.bars["c1"][1] is kept  # the 89 past days were not made again
+    assert memo.bars["c1"].before is kept  # the 89 past days were not made again
+    assert second is not first
     assert second.bars[:89] == first.bars[:89]
     assert second.bars[-1].down == 7
 
@@ -81,12 +83,40 @@ def test_past_days_are_reused_until_what_they_show_changes() -> None:
         ([rows_of(downs)], {FIRST}, {}),  # maintenance on a past day
         ([rows_of(downs)], set(), {FIRST + timedelta(days=3): [incident(2)]}),  # an incident on a past day
     ):
-        before = memo.bars["c1"][1]
+        before = memo.bars["c1"].before
         build(rows, held, touched)
-        assert memo.bars["c1"][1] is not before
+        assert memo.bars["c1"].before is not before
 
     next_day = BarMaker(FIRST + timedelta(days=1))  # midnight: every day moves
-    made: dict[str, tuple[object, Stretch]] = {}
+    made: dict[str, Kept] = {}
     shifted = rows_of(downs)[1:]
     bars = component_bars(memo, made, "c1", next_day, [shifted], set(), {})
     assert bars == whole(next_day, [shifted], set(), {})
+
+
+def test_whole_bars_are_made_again_when_anything_of_today_changes() -> None:
+    maker, memo = BarMaker(FIRST), PageMemo()
+    downs = [0] * 90
+
+    def build(rows: list[list[DayCounts]], held: set[date], touched: dict[date, list[IncidentView]]) -> ComponentBars:
+        made: dict[str, Kept] = {}
+        bars = component_bars(memo, made, "c1", maker, rows, held, touched)
+        assert bars == whole(maker, rows, held, touched)
+        memo.bars = made
+        return bars
+
+    base = build([rows_of(downs)], set(), {})
+    one_more = rows_of(downs)
+    one_more[-1] = (one_more[-1][0], 101, 100, 0, 1)
+    for rows, held, touched in (
+        ([one_more], set(), {}),  # a result today
+        ([rows_of(downs)], {TODAY}, {}),  # maintenance today
+        ([rows_of(downs)], set(), {TODAY: [incident(3)]}),  # an incident today
+        ([rows_of(downs)], set(), {TODAY: [incident(4)]}),  # another incident instead
+        ([rows_of(downs), rows_of(downs, monitor=1)], set(), {}),  # a second monitor
+    ):
+        before = memo.bars["c1"].bars
+        made = build(rows, held, touched)
+        assert made is not before
+        assert build(rows, held, touched) is made
+    assert base.bars[-1].down == 0

@@ -17,9 +17,9 @@ from tocsin.statuspage import incidents as inc
 from tocsin.statuspage import status as st
 from tocsin.statuspage import uptime as up
 from tocsin.statuspage.config import StatusComponent, StatusPageConfig, Theme
-from tocsin.statuspage.daybars import BarMaker, BarView, ComponentBars, Run, Stretch, runs
+from tocsin.statuspage.daybars import BarMaker, BarView, ComponentBars, Run, runs
 from tocsin.statuspage.maintenance import covers, occurrences, spans_for
-from tocsin.statuspage.pastdays import PageMemo, component_bars, memo_for
+from tocsin.statuspage.pastdays import Kept, PageMemo, component_bars, memo_for
 from tocsin.store.status_incidents import PageIncident, page_incidents
 from tocsin.store.status_pages import StatusPageStore
 from tocsin.store.status_rollups import DayCounts, daily_counts
@@ -118,7 +118,8 @@ class _Context:
     maker: BarMaker  # the page's day strings and day wordings, shared by its components
     memo: PageMemo  # past days' bars of the page's previous build
     span: tuple[datetime, datetime]  # from the first day's midnight to a day after `now`
-    made: dict[str, tuple[object, Stretch]]  # past days' bars of this build, by component id
+    made: dict[str, Kept]  # the bars of this build with what they were made from, by component id
+    views: dict[str, tuple[object, object]]  # the component views of this build with what they were made from
 
 
 def _component(rt: Runtime, ctx: _Context, index: int, spec: StatusComponent) -> ComponentView:
@@ -126,21 +127,30 @@ def _component(rt: Runtime, ctx: _Context, index: int, spec: StatusComponent) ->
     made = _bars(rt, ctx, spec, component_id) if spec.monitors else ComponentBars([], None, None)
     windows = rt.alerts.setup.maintenance
     monitors = st.component_status([_monitor(rt, windows, m, ctx.now) for m in spec.monitors])
-    view = ComponentView(
+    status = st.effective_status(monitors, ctx.data.overrides.get(spec.name), ctx.impacts.get(spec.name, []))
+    key = (spec, index, made, status, _changed_at(rt, spec.monitors))
+    kept = ctx.memo.views.get(component_id)
+    if kept is not None and kept[0] == key and isinstance(kept[1], ComponentView):
+        ctx.views[component_id] = kept  # made from equal values: the same view (views are never changed once made)
+        return kept[1]
+    # Built from values made here, already of the fields' types: validating 90 bars per component again was
+    # a tenth of an uncached render (bench/statuspage.py).
+    view = ComponentView.model_construct(
         id=component_id,
         name=spec.name,
         description=spec.description,
         group=spec.group,
         group_id=ident(ctx.slug, "group", spec.group) if spec.group else None,
         position=index + 1,
-        status=st.effective_status(monitors, ctx.data.overrides.get(spec.name), ctx.impacts.get(spec.name, [])),
+        status=status,
         monitored=bool(spec.monitors),
-        changed_at=_changed_at(rt, spec.monitors),
+        changed_at=key[4],
         uptime_90d=made.uptime_90d,
         uptime_30d=made.uptime_30d,
         bars=made.bars,
     )
     view._runs = made.runs  # made with the bars: the page need not compare 90 days again
+    ctx.views[component_id] = (key, view)
     return view
 
 
@@ -226,7 +236,7 @@ async def _read(
     Why at once: each read waits on its own connection (on SQLite, its own thread), so they overlap."""
     names = {m for c in page.components for m in c.monitors}
     since, until, split = up.day_start(maker.first), now + timedelta(days=1), up.day_start(maker.today)
-    counting = daily_counts(rt.store.database, names, since, until, memo.counts, split) if names else _none()
+    counting = daily_counts(rt.store.database, names, since, until, memo.counts, split, now) if names else _none()
     reading = page_data(rt, page.slug, now) if data is None else _given(data)
     counts, found = await asyncio.gather(counting, reading, return_exceptions=True)
     if isinstance(counts, BaseException):
@@ -254,9 +264,9 @@ async def status_page(
     found = [inc.incident_view(i, ids) for i in data.incidents]
     impacts = inc.open_impacts(data.incidents)
     span = (up.day_start(maker.first), now + timedelta(days=1))
-    ctx = _Context(page.slug, now, data, found, impacts, counts, maker, memo, span, {})
+    ctx = _Context(page.slug, now, data, found, impacts, counts, maker, memo, span, {}, {})
     components = [_component(rt, ctx, i, c) for i, c in enumerate(page.components)]
-    memo.bars = ctx.made  # only this build's components: the memo never outgrows the page
+    memo.bars, memo.views = ctx.made, ctx.views  # only this build's components: the memo never outgrows the page
     unresolved = [i for i in found if not i.resolved]
     level = st.worst_level([st.indicator(c.status for c in components), *(i.impact for i in unresolved)])
     past = maintenances_between(rt, page, now - timedelta(days=COMPLETED_DAYS), now, now)

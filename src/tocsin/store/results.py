@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tocsin.checks.result import CheckResult, ConditionFailure, Outcome, Reason
 from tocsin.store.records import MonitorState, ResultWrite
-from tocsin.store.rollups import VALUE_COLUMNS, Sample, aggregate
-from tocsin.store.tables import ROLLUPS, monitors, results
+from tocsin.store.rollups import PAST_DAY_WRITES, VALUE_COLUMNS, Sample, aggregate, past_day_cutoff
+from tocsin.store.tables import ROLLUPS, monitors, results, store_meta
 from tocsin.store.times import from_ms, opt_to_ms, to_ms
 
 MAX_MESSAGE = 2000  # characters kept of a failure message; probes can return whole pages
@@ -30,8 +30,9 @@ STATE_FIELDS = ("p_status", "p_ok", "p_fail", "p_since", "p_outcome", "p_at", "p
 _compiled: dict[tuple[str, str], str] = {}
 
 
-async def commit_batch(conn: AsyncConnection, items: list[Prepared]) -> None:
-    """Write one batch: raw rows, rollups aggregated per (monitor, bucket), latest states.
+async def commit_batch(conn: AsyncConnection, items: list[Prepared], now: datetime | None = None) -> None:
+    """Write one batch: raw rows, rollups aggregated per (monitor, bucket), latest states; and, when it adds to
+    the daily rollup of a day before `now`'s (a late result), one bump of the past-day writes mark.
 
     Why driver SQL: the statements are built with Core and compiled once per dialect, then
     run with plain tuples; SQLAlchemy's per-row parameter handling was half the CPU per result.
@@ -47,9 +48,13 @@ async def commit_batch(conn: AsyncConnection, items: list[Prepared]) -> None:
         latest[monitor_id] = write.state  # arrival order is the evaluator's order
     await conn.exec_driver_sql(_sql(conn, "raw"), raw)
     # Why sorted: rows are locked in key order, so two PostgreSQL nodes can never deadlock.
-    for resolution, rows in aggregate(samples).items():
+    aggregates = aggregate(samples)
+    for resolution, rows in aggregates.items():
         params = [(*key, *vector) for key, vector in sorted(rows.items())]
         await conn.exec_driver_sql(_sql(conn, resolution), params)
+    days = aggregates["day"]
+    if now is None or (days and min(bucket for _, bucket in days) < past_day_cutoff(to_ms(now) // 1000)):
+        await conn.exec_driver_sql(_sql(conn, "past"), (PAST_DAY_WRITES, 1))
     states = [_state_row(i, s) for i, s in sorted(latest.items(), key=lambda item: item[0])]
     await conn.exec_driver_sql(_sql(conn, "state"), states)
 
@@ -98,6 +103,11 @@ def _statement(dialect: str, name: str) -> tuple[Insert | Update, tuple[str, ...
         return insert(results).values({f: bindparam(f) for f in RAW_FIELDS}), RAW_FIELDS
     if name == "state":
         return _state_update(), STATE_FIELDS
+    if name == "past":  # count one more batch that wrote a past day's rollup
+        mark = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(store_meta)
+        mark = mark.values(key=bindparam("key"), value=bindparam("value"))
+        bump = {"value": store_meta.c.value + mark.excluded.value}
+        return mark.on_conflict_do_update(index_elements=["key"], set_=bump), ("key", "value")
     table = ROLLUPS[name]  # the remaining names are resolutions
     stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     stmt = stmt.values({f: bindparam(f) for f in ROLLUP_FIELDS})

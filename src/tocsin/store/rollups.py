@@ -48,6 +48,16 @@ def ceil_to(seconds: int, size: int) -> int:
     return -(-seconds // size) * size
 
 
+PAST_DAY_WRITES = "rollup_day_past_writes"  # store_meta key: bumped by every batch writing a past day's rollup
+CLOCK_SKEW = 300  # seconds: a day's last minutes count as past already, for nodes whose clocks run behind
+
+
+def past_day_cutoff(now_s: int) -> int:
+    """Day buckets starting before this (epoch seconds) are past days for a batch written at `now_s`: those a
+    status page keeps between rebuilds (store/status_rollups.py), so writing one bumps `PAST_DAY_WRITES`."""
+    return floor_to(now_s + CLOCK_SKEW, DAY)
+
+
 def latency_bucket(latency_ms: float) -> int:
     """Index of the histogram bucket `(bound[i-1], bound[i]]` holding a latency."""
     return bisect_left(LATENCY_BOUNDS_MS, latency_ms)

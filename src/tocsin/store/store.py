@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
@@ -39,6 +39,10 @@ from tocsin.store.writer import OnBatch, StoreClosed, Writer
 __all__ = ["Store", "StoreClosed", "StoreUnavailable"]
 
 
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 def new_token() -> str:
     """A fresh heartbeat token: 24 random bytes, URL-safe."""
     return secrets.token_urlsafe(24)
@@ -47,10 +51,17 @@ def new_token() -> str:
 class Store:
     """Monitors, check results, rollups and events in SQLite or PostgreSQL."""
 
-    def __init__(self, db: Database, raw_retention: timedelta, on_batch: OnBatch | None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        raw_retention: timedelta,
+        on_batch: OnBatch | None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
         self._db = db
         self.raw_retention = raw_retention
-        self._writer: Writer[Prepared] = Writer(db, results.commit_batch, on_batch=on_batch)
+        self._now = now or _wall_clock
+        self._writer: Writer[Prepared] = Writer(db, self._commit_results, on_batch=on_batch)
         self._ids: dict[str, int] = {}  # monitor name -> id; ids never change (no deletes)
         self._closed = False
         self.access = AccessStore(db, self._writer)
@@ -63,10 +74,12 @@ class Store:
         raw_retention: timedelta = timedelta(days=14),
         migrate: bool = True,
         on_batch: Callable[[int, float], None] | None = None,
+        now: Callable[[], datetime] | None = None,
     ) -> Store:
-        """Connect (StoreUnavailable if not possible), migrate to head if asked, start the writer."""
+        """Connect (StoreUnavailable if not possible), migrate to head if asked, start the writer; `now` is the
+        clock batches are written by (the wall clock unless given)."""
         db = Database(url)
-        store = cls(db, raw_retention, on_batch)
+        store = cls(db, raw_retention, on_batch, now)
         try:
             await db.check()
             store._writer.start()
@@ -77,6 +90,9 @@ class Store:
             await store.close()
             raise
         return store
+
+    async def _commit_results(self, conn: AsyncConnection, items: list[Prepared]) -> None:
+        await results.commit_batch(conn, items, self._now())
 
     @property
     def url(self) -> str:

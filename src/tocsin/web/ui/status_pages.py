@@ -117,9 +117,31 @@ def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), default=str).encode()
 
 
+_svgs: dict[tuple[str, str, bool], tuple[list[BarView], str]] = {}  # by component: its bars and their SVG
+SVGS_KEPT = 10_000  # all forgotten at once past this
+
+
 def bars_svg(component: ComponentView, link: Callable[[str], str] | None = None) -> str:
     """The component's daily bars as inline SVG: one unit per day, a `<title>` tooltip on every day; consecutive
-    days that say the same share one shape and tooltip (`… to …, each day: 100% up`); days with incidents link."""
+    days that say the same share one shape and tooltip (`… to …, each day: 100% up`); days with incidents link.
+
+    Kept while the component's bars are the very same list (a rebuild reuses a component's bars when nothing they
+    are made from changed, statuspage/pastdays.py); not when days link to incidents, whose links move with time."""
+    linked = link is not None
+    if linked and any(b.incidents for b in component.bars):
+        return _bars_svg(component, link)
+    key = (component.id, component.name, linked)
+    found = _svgs.get(key)
+    if found is not None and found[0] is component.bars:
+        return found[1]
+    svg = _bars_svg(component, link)
+    if len(_svgs) >= SVGS_KEPT:
+        _svgs.clear()
+    _svgs[key] = (component.bars, svg)
+    return svg
+
+
+def _bars_svg(component: ComponentView, link: Callable[[str], str] | None) -> str:
     bars, pattern = component.bars, f"gap-{component.id}"
     parts = [
         f'<defs><pattern id="{pattern}" width="1" height="1" patternUnits="userSpaceOnUse">'
