@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import Template
 
 from tocsin.statuspage import badges, feeds, themes
 from tocsin.statuspage import statuspage_api as api
@@ -127,18 +128,33 @@ def bars_svg(component: ComponentView, link: Callable[[str], str] | None = None)
 
     Kept while the component's bars are the very same list (a rebuild reuses a component's bars when nothing they
     are made from changed, statuspage/pastdays.py); not when days link to incidents, whose links move with time."""
-    linked = link is not None
-    if linked and any(b.incidents for b in component.bars):
-        return _bars_svg(component, link)
-    key = (component.id, component.name, linked)
+    key = (component.id, component.name, link is not None)
     found = _svgs.get(key)
-    if found is not None and found[0] is component.bars:
+    if found is not None and found[0] is component.bars:  # only kept without links: see below
         return found[1]
     svg = _bars_svg(component, link)
+    if link is not None and any(b.incidents for b in component.bars):
+        return svg
     if len(_svgs) >= SVGS_KEPT:
         _svgs.clear()
     _svgs[key] = (component.bars, svg)
     return svg
+
+
+_parts: dict[str, tuple[ComponentView, str, str]] = {}  # by component id: its view, its SVG and its HTML
+
+
+def component_html(template: Template, component: ComponentView, svg: str) -> str:
+    """One component's section of the page (`status_component.html`); kept while the rebuilt page has the very
+    same view of it and the same SVG (views are reused when nothing they show changed: statuspage/views.py)."""
+    found = _parts.get(component.id)
+    if found is not None and found[0] is component and found[1] is svg:
+        return found[2]
+    html = template.render(c=component, svg=svg)
+    if len(_parts) >= SVGS_KEPT:
+        _parts.clear()
+    _parts[component.id] = (component, svg, html)
+    return html
 
 
 def _bars_svg(component: ComponentView, link: Callable[[str], str] | None) -> str:
@@ -265,8 +281,9 @@ async def status_html(request: Request, slug: str) -> Response:
             at = next((i.created_at for i in view.recent if i.id == incident), view.updated_at)
             return f"{root}/history?page={page_of(view.updated_at, at)}#incident-{incident}"
 
-        bars = {c.id: bars_svg(c, link) for c in view.components if c.bars}
-        values = {"view": view, "bars": bars, "stale": stale, "base": root, "theme_css": themes.css(view.theme)}
+        part = templates.get_template("status_component.html")
+        parts = {c.id: component_html(part, c, bars_svg(c, link) if c.bars else "") for c in view.components}
+        values = {"view": view, "parts": parts, "stale": stale, "base": root, "theme_css": themes.css(view.theme)}
         return templates.get_template("status_page.html").render(**values).encode()
 
     return await _answer(request, slug, "html:" + root, "text/html; charset=utf-8", render)
