@@ -134,6 +134,8 @@ async def run_bare(ports: list[int], monitors: int, interval: float, duration: f
             nonlocal done
             async with session.get(url) as resp:
                 await resp.read()
+            if resp.status != 200:
+                raise SystemExit(f"bare loop: {url} answered {resp.status}")
             done += 1
 
         async def drive(seconds: float) -> None:
@@ -200,7 +202,9 @@ async def run_blackbox(ports: list[int], monitors: int, interval: float, duratio
             async with session.get(
                 f"http://127.0.0.1:{port}/probe", params={"module": "http_2xx", "target": target}
             ) as r:
-                await r.read()
+                body = await r.read()
+            if b"\nprobe_success 1" not in body:  # a failing probe is cheaper: never count it as a check
+                raise SystemExit(f"blackbox_exporter probe of {target} failed:\n{body.decode(errors='replace')}")
             done += 1
 
         async def drive(seconds: float) -> None:
