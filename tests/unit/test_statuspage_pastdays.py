@@ -54,24 +54,29 @@ def test_stretches_joined_are_one_pass(downs: list[int], held: set[int], hit: se
     assert made.runs == tuple(runs(made.bars, True))  # runs joined across the seam, incident days alone
 
 
+def build(
+    memo: PageMemo, rows: list[list[DayCounts]], held: set[date], touched: dict[date, list[IncidentView]]
+) -> ComponentBars:
+    """Component "c1"'s bars through the memo, checked against one pass, with the memo moved on as a page does."""
+    maker = BarMaker(FIRST)
+    made: dict[str, Kept] = {}
+    bars = component_bars(memo, made, "c1", maker, rows, held, touched)
+    assert bars == whole(maker, rows, held, touched)
+    memo.bars = made
+    return bars
+
+
 def test_past_days_are_reused_until_what_they_show_changes() -> None:
-    maker, memo = BarMaker(FIRST), PageMemo()
+    memo = PageMemo()
     downs = [0] * 90
     downs[10] = 5
 
-    def build(rows: list[list[DayCounts]], held: set[date], touched: dict[date, list[IncidentView]]) -> ComponentBars:
-        made: dict[str, Kept] = {}
-        bars = component_bars(memo, made, "c1", maker, rows, held, touched)
-        assert bars == whole(maker, rows, held, touched)
-        memo.bars = made
-        return bars
-
-    first = build([rows_of(downs)], set(), {})
-    assert build([rows_of(downs)], set(), {}) is first  # nothing changed: the whole bars are reused
+    first = build(memo, [rows_of(downs)], set(), {})
+    assert build(memo, [rows_of(downs)], set(), {}) is first  # nothing changed: the whole bars are reused
     kept = memo.bars["c1"].before
     today_changed = rows_of(downs)
     today_changed[-1] = (*today_changed[-1][:4], 7)
-    second = build([today_changed], {TODAY}, {TODAY: [incident(1)]})  # today's counts, maintenance, incident
+    second = build(memo, [today_changed], {TODAY}, {TODAY: [incident(1)]})  # today's counts, maintenance, incident
     assert memo.bars["c1"].before is kept  # the 89 past days were not made again
     assert second is not first
     assert second.bars[:89] == first.bars[:89]
@@ -84,7 +89,7 @@ def test_past_days_are_reused_until_what_they_show_changes() -> None:
         ([rows_of(downs)], set(), {FIRST + timedelta(days=3): [incident(2)]}),  # an incident on a past day
     ):
         before = memo.bars["c1"].before
-        build(rows, held, touched)
+        build(memo, rows, held, touched)
         assert memo.bars["c1"].before is not before
 
     next_day = BarMaker(FIRST + timedelta(days=1))  # midnight: every day moves
@@ -95,17 +100,10 @@ def test_past_days_are_reused_until_what_they_show_changes() -> None:
 
 
 def test_whole_bars_are_made_again_when_anything_of_today_changes() -> None:
-    maker, memo = BarMaker(FIRST), PageMemo()
+    memo = PageMemo()
     downs = [0] * 90
 
-    def build(rows: list[list[DayCounts]], held: set[date], touched: dict[date, list[IncidentView]]) -> ComponentBars:
-        made: dict[str, Kept] = {}
-        bars = component_bars(memo, made, "c1", maker, rows, held, touched)
-        assert bars == whole(maker, rows, held, touched)
-        memo.bars = made
-        return bars
-
-    base = build([rows_of(downs)], set(), {})
+    base = build(memo, [rows_of(downs)], set(), {})
     one_more = rows_of(downs)
     one_more[-1] = (one_more[-1][0], 101, 100, 0, 1)
     for rows, held, touched in (
@@ -116,7 +114,7 @@ def test_whole_bars_are_made_again_when_anything_of_today_changes() -> None:
         ([rows_of(downs), rows_of(downs, monitor=1)], set(), {}),  # a second monitor
     ):
         before = memo.bars["c1"].bars
-        made = build(rows, held, touched)
+        made = build(memo, rows, held, touched)
         assert made is not before
-        assert build(rows, held, touched) is made
+        assert build(memo, rows, held, touched) is made
     assert base.bars[-1].down == 0
