@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
@@ -116,3 +117,13 @@ async def test_digests_are_checked_only_when_a_past_day_was_written(db_url: str)
         assert (await read(later))["api"][0][0] == int((T0 + DAY).timestamp())  # ...at most REVERIFY later
     finally:
         await store.close()
+
+
+async def test_concurrent_reads_of_one_memo_agree_with_a_full_read(store: Store) -> None:
+    await store.sync_monitors([define(n) for n in NAMES])
+    await store.write(every("api", T0, 4, DAY) + every("db", T0 + DAY, 2, DAY))
+    await store.flush()
+    memo, at = DayMemo(), SPLIT + timedelta(hours=1)
+    full = await daily_counts(store.database, NAMES, SINCE, UNTIL)
+    reads = [daily_counts(store.database, NAMES, SINCE, UNTIL, memo, SPLIT, at) for _ in range(4)]
+    assert await asyncio.gather(*reads) == [full] * 4

@@ -15,6 +15,7 @@ the last check is `REVERIFY` old, for writes that did not come through tocsin.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,6 +54,7 @@ class DayMemo:
     rows: dict[str, tuple[Digest, list[DayCounts]]] = field(default_factory=dict)
     mark: int | None = None  # the store's past-day writes mark when the digests were last checked
     checked: int = 0  # when they were, epoch seconds
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, compare=False, repr=False)
 
 
 def digest(rows: Sequence[DayCounts]) -> Digest:
@@ -81,25 +83,36 @@ async def daily_counts(
         if memo is None or split is None:
             return await _rows(conn, wanted, first, until_s)
         split_s = to_ms(split) // 1000
-        if memo.span != (first, split_s):
-            memo.span, memo.rows, memo.mark = (first, split_s), {}, None
-        known, now_s = memo.rows, None if now is None else to_ms(now) // 1000
-        mark = await _mark(conn)  # read before the digests: a write after this moves it again
-        if now_s is not None and mark == memo.mark and 0 <= now_s - memo.checked < REVERIFY:
-            stale = [n for n in wanted if n not in known]  # no past day written since: only new names
-        else:
-            current = await _digests(conn, wanted, first, split_s)
-            stale = [n for n in wanted if (found := known.get(n)) is None or found[0] != current.get(n, _EMPTY)]
-            memo.mark, memo.checked = mark, now_s or 0
-        if stale:
-            reread = await _rows(conn, stale, first, split_s)
-            for name in stale:
-                rows = reread.get(name, [])
-                known[name] = (digest(rows), rows)  # from the rows themselves: always a consistent pair
+        async with memo.lock:  # one build at a time reads and refreshes a memo: its rows and mark go together
+            known = await _past(conn, memo, wanted, (first, split_s), None if now is None else to_ms(now) // 1000)
         recent = await _rows(conn, wanted, split_s, until_s)
+    return {n: known[n][1] + recent.get(n, []) for n in wanted if known[n][1] or n in recent}
+
+
+async def _past(
+    conn: AsyncConnection, memo: DayMemo, wanted: list[str], span: tuple[int, int], now_s: int | None
+) -> dict[str, tuple[Digest, list[DayCounts]]]:
+    """The memo's past rows for `wanted`, refreshed where the store says they changed (see `daily_counts`)."""
+    if memo.span != span:
+        memo.span, memo.rows, memo.mark = span, {}, None
+    known = memo.rows
+    mark = await _mark(conn)  # read before the digests: a write after this moves it again
+    checked = now_s is not None and mark == memo.mark and 0 <= now_s - memo.checked < REVERIFY
+    if checked:
+        stale = [n for n in wanted if n not in known]  # no past day written since: only new names
+    else:
+        current = await _digests(conn, wanted, *span)
+        stale = [n for n in wanted if (found := known.get(n)) is None or found[0] != current.get(n, _EMPTY)]
+    if stale:
+        reread = await _rows(conn, stale, *span)
+        for name in stale:
+            rows = reread.get(name, [])
+            known[name] = (digest(rows), rows)  # from the rows themselves: always a consistent pair
+    if not checked:
+        memo.mark, memo.checked = mark, now_s or 0
     if len(known) > len(wanted):  # monitors left the page: forget them
         memo.rows = known = {n: known[n] for n in wanted}
-    return {n: known[n][1] + recent.get(n, []) for n in wanted if known[n][1] or n in recent}
+    return known
 
 
 async def _mark(conn: AsyncConnection) -> int:
