@@ -152,6 +152,24 @@ async def test_the_worker_delivers_handed_rows_without_claiming(db_url: str, sin
         await close_timeline(tl)
 
 
+async def test_a_handed_row_whose_claim_the_clock_passed_is_sent_once(db_url: str, sink: WebhookSink) -> None:
+    """A handed row is claimed from its flush's time; when the clock is past that claim before the worker sends
+    it (a clock jump, as in test_alertmanager_api's resolve timeout), a claim of the table must not send it too."""
+    clock = FakeClock(T0)
+    tl = await make_timeline(db_url, alerting(sink.url, group_wait="0s"), sink, clock)
+    try:
+        await tl.push(alert("Once"))
+        await tl.engine.tick()  # flushed: the row is inserted claimed for 30 s and handed to the worker
+        await clock.advance(60)
+        await tl.outbox._deliver_claimed()  # the poll after the jump: the table offers the row again
+        await tl.outbox.deliver_due()
+        assert len(sink.requests) == 1
+        rows = await tl.engine._store.deliveries()
+        assert [(r.status, r.attempts) for r in rows] == [("delivered", 1)]
+    finally:
+        await close_timeline(tl)
+
+
 async def test_time_passing_during_a_claim_does_not_push_the_next_poll_out(db_url: str, sink: WebhookSink) -> None:
     """A crashed node's rows are claimed at the poll after their lease; a clock jump while the worker was
     claiming (nothing due yet) must not make it wait a whole poll after the jump."""

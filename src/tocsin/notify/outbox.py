@@ -162,6 +162,7 @@ class OutboxWorker:
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
         self._handed: deque[OutboxRow] = deque()  # claimed by their enqueuer, delivered before any claim
+        self._mine: set[int] = set()  # ids of handed rows not yet settled: a claim of the table skips them
         self._look = True  # whether the table may hold due rows nobody handed over
         self.delivered = 0
         self.observer: DeliveryObserver | None = None  # incident timelines (set by the runtime); never raises
@@ -170,6 +171,7 @@ class OutboxWorker:
         """Something was enqueued: look now instead of at the next poll; deliver `claimed` without a claim."""
         if claimed:
             self._handed.extend(claimed)
+            self._mine.update(row.id for row in claimed)
         else:
             self._look = True
         self._wake.set()
@@ -209,13 +211,18 @@ class OutboxWorker:
 
     async def _deliver_handed(self) -> int:
         rows = [self._handed.popleft() for _ in range(min(self._concurrency, len(self._handed)))]
-        await asyncio.gather(*(self._deliver(row) for row in rows))
+        try:
+            await asyncio.gather(*(self._deliver(row) for row in rows))
+        finally:
+            self._mine.difference_update(row.id for row in rows)
         return len(rows)
 
     async def _deliver_claimed(self) -> int:
         rows = await self._store.claim(self._clock.now(), self._lease_ms, self._concurrency)
-        if rows:
-            await asyncio.gather(*(self._deliver(row) for row in rows))
+        # A handed row's claim is timed from its flush, which the clock may have passed already (a
+        # jump, a slow commit): the table then offers it again, but it is this worker's to send once.
+        if others := [row for row in rows if row.id not in self._mine]:
+            await asyncio.gather(*(self._deliver(row) for row in others))
         return len(rows)
 
     async def _deliver(self, row: OutboxRow) -> None:
