@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tests.store.store_factories import T0, define, every, result
 from tocsin.checks.result import Outcome
+from tocsin.store import status_rollups
 from tocsin.store.status_rollups import REVERIFY, DayCounts, DayMemo, daily_counts, digest
 from tocsin.store.store import Store
 from tocsin.store.tables import rollup_day
@@ -119,11 +121,28 @@ async def test_digests_are_checked_only_when_a_past_day_was_written(db_url: str)
         await store.close()
 
 
-async def test_concurrent_reads_of_one_memo_agree_with_a_full_read(store: Store) -> None:
+async def test_concurrent_reads_of_one_memo_take_turns(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One read at a time refreshes a memo: otherwise a read could store older rows after another stored the
+    newer mark that vouches for them. Each read pauses inside; none may be inside while another is."""
     await store.sync_monitors([define(n) for n in NAMES])
     await store.write(every("api", T0, 4, DAY) + every("db", T0 + DAY, 2, DAY))
     await store.flush()
+    inside, most = 0, 0
+    mark = status_rollups._mark
+
+    async def slow_mark(conn: AsyncConnection) -> int:
+        nonlocal inside, most
+        inside += 1
+        most = max(most, inside)
+        await asyncio.sleep(0.01)  # another read would get in here without the memo's lock
+        try:
+            return await mark(conn)
+        finally:
+            inside -= 1
+
+    monkeypatch.setattr(status_rollups, "_mark", slow_mark)
     memo, at = DayMemo(), SPLIT + timedelta(hours=1)
     full = await daily_counts(store.database, NAMES, SINCE, UNTIL)
     reads = [daily_counts(store.database, NAMES, SINCE, UNTIL, memo, SPLIT, at) for _ in range(4)]
     assert await asyncio.gather(*reads) == [full] * 4
+    assert most == 1

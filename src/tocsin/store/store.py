@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tocsin.alerting.alert import Alert
 from tocsin.checks.result import CheckResult
+from tocsin.clock import SystemClock
 from tocsin.store import events, monitor_edits, monitors, results, retention, stats
 from tocsin.store.access import AccessStore
 from tocsin.store.access_records import AuditEntry
@@ -39,10 +40,6 @@ from tocsin.store.writer import OnBatch, StoreClosed, Writer
 __all__ = ["Store", "StoreClosed", "StoreUnavailable"]
 
 
-def _wall_clock() -> datetime:
-    return datetime.now(UTC)
-
-
 def new_token() -> str:
     """A fresh heartbeat token: 24 random bytes, URL-safe."""
     return secrets.token_urlsafe(24)
@@ -60,7 +57,7 @@ class Store:
     ) -> None:
         self._db = db
         self.raw_retention = raw_retention
-        self._now = now or _wall_clock
+        self._now = now or SystemClock().now
         self._writer: Writer[Prepared] = Writer(db, self._commit_results, on_batch=on_batch)
         self._ids: dict[str, int] = {}  # monitor name -> id; ids never change (no deletes)
         self._closed = False

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from html import escape
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
@@ -118,6 +118,9 @@ def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), default=str).encode()
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
 _svgs: dict[tuple[str, str, bool], tuple[list[BarView], str]] = {}  # by component: its bars and their SVG
 SVGS_KEPT = 10_000  # all forgotten at once past this
 
@@ -133,11 +136,8 @@ def bars_svg(component: ComponentView, link: Callable[[str], str] | None = None)
     if found is not None and found[0] is component.bars:  # only kept without links: see below
         return found[1]
     svg = _bars_svg(component, link)
-    if link is not None and any(b.incidents for b in component.bars):
-        return svg
-    if len(_svgs) >= SVGS_KEPT:
-        _svgs.clear()
-    _svgs[key] = (component.bars, svg)
+    if link is None or not any(b.incidents for b in component.bars):
+        _keep(_svgs, key, (component.bars, svg), SVGS_KEPT)
     return svg
 
 
@@ -151,10 +151,15 @@ def component_html(template: Template, component: ComponentView, svg: str) -> st
     if found is not None and found[0] is component and found[1] is svg:
         return found[2]
     html = template.render(c=component, svg=svg)
-    if len(_parts) >= SVGS_KEPT:
-        _parts.clear()
-    _parts[component.id] = (component, svg, html)
+    _keep(_parts, component.id, (component, svg, html), SVGS_KEPT)
     return html
+
+
+def _keep(table: dict[K, V], key: K, value: V, limit: int) -> None:
+    """Remember `value` in a render memo, forgetting the whole table once it holds `limit` entries."""
+    if len(table) >= limit:
+        table.clear()
+    table[key] = value
 
 
 def _bars_svg(component: ComponentView, link: Callable[[str], str] | None) -> str:
@@ -191,9 +196,7 @@ def _shape(bars: Sequence[BarView], first: int, last: int) -> str:
     if found is None:
         found = f'<rect x="{first}" width="{last - first + 1}" height="1" class="{b.css}">'
         found += f"<title>{escape(_label(bars, first, last))}</title></rect>"
-        if len(_shapes) >= SHAPES_KEPT:
-            _shapes.clear()
-        _shapes[key] = found
+        _keep(_shapes, key, found, SHAPES_KEPT)
     return found
 
 
