@@ -77,8 +77,19 @@ class Timeline:
             self.seen.append(Received(self.t(), orjson.loads(raw["body"])))
 
     def expect(self, at: float, alerts: list[tuple[str, str]], status: str = "firing") -> Received:
-        """The next unchecked notification arrived at `at` and carried exactly `alerts` (name, status)."""
+        """The next unchecked notification arrived at `at` and carried exactly `alerts` (name, status).
+
+        Groups flushed at the same instant are sent concurrently, so among the notifications that
+        arrived at `at` the matching one is taken, whatever order they were received in.
+        """
         assert len(self.seen) > self.checked, f"no notification at {at}s; got {[r.at for r in self.seen]}"
+        for j in range(self.checked, len(self.seen)):
+            other = self.seen[j]
+            if other.at != at:
+                break
+            if sorted(other.alertnames) == sorted(alerts) and other.body["status"] == status:
+                self.seen[self.checked], self.seen[j] = other, self.seen[self.checked]
+                break
         got = self.seen[self.checked]
         self.checked += 1
         assert got.at == at, f"notification expected at {at}s, arrived at {got.at}s"

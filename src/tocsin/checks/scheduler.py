@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from tocsin.checks.slots import next_slot, skipped
-from tocsin.clock import Clock, sleep_until_or
+from tocsin.clock import Clock, Signal, sleep_until_or
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ class Scheduler:
         self._seq = itertools.count()
         self._running: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._changed = asyncio.Event()
+        self._changed = Signal()
         self.stats = SchedulerStats()
 
     def set_monitors(self, intervals: dict[str, float]) -> None:

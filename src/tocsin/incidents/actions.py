@@ -8,12 +8,12 @@ when the due date has passed while it is still open or in progress. Every change
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from tocsin.clock import Signal
 from tocsin.incidents.model import IncidentError
 from tocsin.store.access_records import AuditEntry
 from tocsin.store.incidents import TimelineEntry
@@ -123,7 +123,7 @@ class ActionService:
     def __init__(self, store: ActionStore, incidents: IncidentService) -> None:
         self.store = store
         self._incidents = incidents
-        self.changed = asyncio.Event()  # set after every stored change; the webhook exporter waits on it
+        self.changed = Signal()  # set after every stored change; the webhook exporter waits on it
 
     async def create(self, incident_id: int, a: Action, actor: str, now: datetime, entry: AuditEntry | None) -> Action:
         """Store a new action on an existing incident; the action as stored."""

@@ -8,14 +8,13 @@ not repeated until the next period: a reminder is a nudge, not a page.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from tocsin.clock import Clock, sleep_until_or
+from tocsin.clock import Clock, Signal, sleep_until_or
 from tocsin.incidents.audience import audience, console_url
 from tocsin.incidents.notices import notify_user
 from tocsin.incidents.updates import (
@@ -63,7 +62,7 @@ class UpdateReminders:
     ) -> None:
         self._clock, self._store, self._period, self._send, self._url = clock, store, period, send, url
         self.sent = 0
-        self._wake = asyncio.Event()
+        self._wake = Signal()
 
     async def wake(self, *_: object) -> None:
         """Look again now (an incident listener: a new or reopened incident may need a reminder sooner)."""

@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 import aiohttp
 
 from tocsin.alerting.alert import Alert, restore
-from tocsin.clock import Clock, sleep_until_or
+from tocsin.clock import Clock, Signal, sleep_until_or
 from tocsin.notify.model import SKIPPED, Channel, DeliveryResult, Notification, PermanentError, RetryableError
 from tocsin.store.alerting import AlertStore, Attempt, Delivery, OutboxRow
 
@@ -160,7 +160,7 @@ class OutboxWorker:
         self.policy = policy or RetryPolicy()
         self._concurrency, self._lease_ms = concurrency, int(lease.total_seconds() * 1000)
         self._rng = rng or random.Random()
-        self._wake = asyncio.Event()
+        self._wake = Signal()
         self._handed: deque[OutboxRow] = deque()  # claimed by their enqueuer, delivered before any claim
         self._mine: set[int] = set()  # ids of handed rows not yet settled: a claim of the table skips them
         self._look = True  # whether the table may hold due rows nobody handed over

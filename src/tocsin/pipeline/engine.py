@@ -20,7 +20,7 @@ from tocsin.alerting.dispatch import Dispatcher, Group
 from tocsin.alerting.inhibit import InhibitIndex
 from tocsin.alerting.maintenance import MaintenanceWindow, active_windows
 from tocsin.alerting.silence import Silence, silenced_by
-from tocsin.clock import Clock, sleep_until_or
+from tocsin.clock import Clock, Signal, sleep_until_or
 from tocsin.notify.outbox import Integration, Wake
 from tocsin.pipeline.build import Sources, build_pipeline
 from tocsin.pipeline.declare import DeclareHook
@@ -124,7 +124,7 @@ class AlertEngine:
         self.alerts: dict[str, StoredAlert] = {}
         self.silences: dict[str, tuple[Silence, datetime]] = {}
         self.dispatcher = Dispatcher(setup.config.route)
-        self._wake = asyncio.Event()
+        self._wake = Signal()
         self._rewrite_timers = False  # after a reload: group keys may all have changed
         sources = Sources(
             maintenance=lambda: self.setup.maintenance,

@@ -19,7 +19,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
-from tocsin.clock import Clock, sleep_until_or
+from tocsin.clock import Clock, Signal, sleep_until_or
 from tocsin.notify.outbox import Integration, PayloadChannel
 from tocsin.statuspage.channels import SubscriberEmailChannel, SubscriberWebhookChannel
 from tocsin.statuspage.config import StatusPageConfig
@@ -81,7 +81,7 @@ class Subscriptions:
         self.registry = registry  # config and console pages: both take subscribers
         self._secret, self._form_key = secret, b""
         self.limiter = SignupLimiter()
-        self._wake = asyncio.Event()
+        self._wake = Signal()
         self._emails: dict[str, SubscriberEmailChannel] = {}
         self._webhook = SubscriberWebhookChannel()
         self.seen_base = ""  # the address visitors used, for links when server.external_url is unset
