@@ -76,6 +76,28 @@ async def test_notification_log_is_remembered_and_read_back_after_a_restart(db_u
         await store.close()
 
 
+async def test_a_handed_row_is_claimed_from_when_it_was_written_not_from_its_flush(db_url: str) -> None:
+    from datetime import timedelta
+
+    key = ('{}:{group="late"}', "hook", 0)
+    delivery = Delivery("k-late", key[0], "hook", 0, "webhook", "new", {"alerts": []})
+    written = T0 + timedelta(seconds=100)  # the flush was due at T0 but ran 100 s late
+    store = await Store.open(db_url)
+    try:
+        alerts = AlertStore(store)
+        entry = LogEntry(frozenset({"a1"}), frozenset(), T0)
+        row = await alerts.enqueue(key, entry, delivery, T0, claim_ms=30_000, claimed_from=written)
+        assert row is not None
+        assert await alerts.claim(T0 + timedelta(seconds=40), 30_000, 10) == []  # a claim from T0 would be over
+        assert await alerts.claim(written + timedelta(seconds=29), 30_000, 10) == []
+        [again] = await alerts.claim(written + timedelta(seconds=30), 30_000, 10)  # the lease ran out: due again
+        assert again.id == row.id
+        [stored] = await alerts.deliveries()
+        assert stored.created_at == T0  # the notification still belongs to its flush
+    finally:
+        await store.close()
+
+
 async def test_concurrent_submits_share_one_transaction_and_its_outcome(tmp_path: Path) -> None:
     store = await Store.open(f"sqlite:///{tmp_path / 'tocsin.db'}")
     batches: list[list[str]] = []

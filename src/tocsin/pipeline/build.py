@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from tocsin.alerting.alert import Alert
 from tocsin.alerting.inhibit import InhibitRule
@@ -35,6 +36,7 @@ class Sources:
     log: LookUp
     external_url: Callable[[], str]
     wake_outbox: Wake
+    now: Callable[[], datetime]  # the clock, for claims that must run from when a row is written
     declare: Callable[[], DeclareHook | None] = no_hook  # incident automation, bound late by the runtime
 
 
@@ -48,5 +50,5 @@ def build_pipeline(sources: Sources, store: AlertStore, escalation: EscalationHo
         Declare(sources.declare),
         Dedup(sources.log),
         Escalate(escalation),
-        Enqueue(store, sources.external_url, sources.wake_outbox),
+        Enqueue(store, sources.external_url, sources.wake_outbox, sources.now),
     ]

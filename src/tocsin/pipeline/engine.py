@@ -135,6 +135,7 @@ class AlertEngine:
             log=store.log_entry,
             external_url=lambda: self.setup.external_url,
             wake_outbox=wake_outbox,
+            now=clock.now,
             declare=lambda: self.declare,
         )
         self.declare: DeclareHook | None = None  # incident automation: declare by rule (set by the runtime)

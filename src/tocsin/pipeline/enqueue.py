@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Literal
 
 from tocsin.alerting.alert import Alert
@@ -62,8 +63,10 @@ class Enqueue:
     what makes it at-least-once (a crash leaves it pending, due again when the claim ends).
     """
 
-    def __init__(self, store: AlertStore, external_url: Callable[[], str], wake: Wake) -> None:
-        self._store, self._external_url, self._wake = store, external_url, wake
+    def __init__(
+        self, store: AlertStore, external_url: Callable[[], str], wake: Wake, now: Callable[[], datetime]
+    ) -> None:
+        self._store, self._external_url, self._wake, self._now = store, external_url, wake, now
 
     async def __call__(self, flush: Flush) -> Flush | None:
         """Commit, then hand the row to the outbox worker."""
@@ -85,7 +88,11 @@ class Enqueue:
                 encode(n),
             )
         key = (flush.group_key, flush.receiver, flush.integration)
-        row = await self._store.enqueue(key, entry, delivery, flush.now, CLAIM_MS)
+        # The claim runs from the clock, not from the flush's logical time: a flush that ran late (a
+        # backlog, a slow commit) would otherwise insert a claim already near its end, and the poll
+        # of another node could take the row while this one is still sending it.
+        claimed_from = max(flush.now, self._now())
+        row = await self._store.enqueue(key, entry, delivery, flush.now, CLAIM_MS, claimed_from)
         if row is not None:
             self._wake((row,))
         return flush

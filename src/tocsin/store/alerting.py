@@ -311,15 +311,18 @@ class AlertStore:
         delivery: Delivery | None,
         now: datetime,
         claim_ms: int | None = None,
+        claimed_from: datetime | None = None,
     ) -> OutboxRow | None:
         """Record what is being notified and (if anything is sent) its outbox row, in one transaction.
 
-        With `claim_ms` the row is inserted already claimed for that long, and returned, so the
-        caller hands it straight to its delivery worker: no claim round, and a crash before the
-        delivery settles leaves a pending row that is due again once the claim runs out.
+        With `claim_ms` the row is inserted already claimed for that long from `claimed_from`
+        (default `now`), and returned, so the caller hands it straight to its delivery worker: no
+        claim round, and a crash before the delivery settles leaves a pending row that is due
+        again once the claim runs out.
         """
         log_row = (key[0], key[1], key[2], _json_list(entry.firing), _json_list(entry.resolved), to_ms(entry.at))
-        row_id = await self._enqueues.submit(_Enqueued(log_row, delivery, to_ms(now), claim_ms))
+        claim_from_ms = to_ms(claimed_from or now)
+        row_id = await self._enqueues.submit(_Enqueued(log_row, delivery, to_ms(now), claim_ms, claim_from_ms))
         (self._written if self._logged is None else self._logged).add(key)
         self._remember(key, entry)
         if delivery is None or row_id is None or claim_ms is None:
@@ -329,7 +332,9 @@ class AlertStore:
     def _enqueue_work(self, items: list[_Enqueued]) -> DbapiWork[list[int | None]]:
         log_sql, insert_sql = self._sql("log_upsert").sql, self._sql("outbox_insert").sql
         log_rows = list({row[:3]: row for row in (item.log_row for item in items)}.values())
-        outbox_rows = [_outbox_row(i.delivery, i.now_ms, i.claim_ms) if i.delivery else None for i in items]
+        outbox_rows = [
+            _outbox_row(i.delivery, i.now_ms, i.claim_ms, i.claim_from_ms) if i.delivery else None for i in items
+        ]
 
         def work(conn: Any) -> list[int | None]:
             cursor = conn.cursor()
@@ -470,9 +475,10 @@ def _attempt_row(a: Attempt) -> tuple[Any, ...]:
     return (a.outbox_id, to_ms(a.at), a.outcome, a.status_code, a.latency_ms, a.detail[:2000])
 
 
-def _outbox_row(d: Delivery, now_ms: int, claim_ms: int | None) -> tuple[Any, ...]:
-    """An outbox row due now, in alert_writes.OUTBOX_FIELDS order, claimed for `claim_ms` when given."""
-    claimed_until = None if claim_ms is None else now_ms + claim_ms
+def _outbox_row(d: Delivery, now_ms: int, claim_ms: int | None, claim_from_ms: int) -> tuple[Any, ...]:
+    """An outbox row due now, in alert_writes.OUTBOX_FIELDS order, claimed from `claim_from_ms` for `claim_ms`
+    when given."""
+    claimed_until = None if claim_ms is None else claim_from_ms + claim_ms
     return (
         d.idempotency_key,
         d.group_key,
@@ -501,6 +507,7 @@ class _Enqueued:
     delivery: Delivery | None
     now_ms: int
     claim_ms: int | None
+    claim_from_ms: int  # the claim starts here: the wall clock when it is past the flush's logical time
 
 
 @dataclass(frozen=True, slots=True)
