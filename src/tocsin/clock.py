@@ -82,7 +82,7 @@ class FakeClock:
             await asyncio.sleep(0)
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (when, next(self._seq), fut))
+        self.wake_at(when, fut)
         await fut
 
     def wake_at(self, when: float, waiter: asyncio.Future[None]) -> Disarm:
@@ -127,7 +127,7 @@ class Signal:
 
     It behaves like `asyncio.Event`, but `sleep_until_or` waits on it with one future and one
     timer instead of two tasks and `asyncio.wait`: the check scheduler sleeps on it up to 200
-    times a second, where the two tasks cost ~30-40 µs per check (bench/RESULTS.md).
+    times a second, where the two tasks cost 20-45 µs per check (bench/RESULTS.md).
     """
 
     __slots__ = ("_flag", "_waiters")
@@ -156,11 +156,14 @@ class Signal:
         if self._flag:
             return
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        self._listen(waiter)
         try:
             await waiter
         finally:
             self._forget(waiter)
+
+    def _listen(self, waiter: asyncio.Future[None]) -> None:
+        self._waiters.append(waiter)
 
     def _forget(self, waiter: asyncio.Future[None]) -> None:
         if waiter in self._waiters:  # still listed only when woken by something else, or cancelled
@@ -173,7 +176,7 @@ async def sleep_until_or(clock: Clock, when: float, wake: Signal) -> None:
         return
     waiter = asyncio.get_running_loop().create_future()
     disarm = clock.wake_at(when, waiter)
-    wake._waiters.append(waiter)
+    wake._listen(waiter)
     try:
         await waiter
     finally:

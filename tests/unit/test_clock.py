@@ -62,7 +62,7 @@ async def test_sleep_until_or_wakes_on_time_or_event() -> None:
     assert clock.timestamp() == 10.0
 
 
-async def test_sleep_until_or_on_the_system_clock_leaves_no_timer_or_waiter() -> None:
+async def test_sleep_until_or_on_the_system_clock_leaves_no_waiter_behind() -> None:
     from tocsin.clock import Signal, sleep_until_or
 
     clock, wake = SystemClock(), Signal()

@@ -219,8 +219,8 @@ class OutboxWorker:
 
     async def _deliver_claimed(self) -> int:
         rows = await self._store.claim(self._clock.now(), self._lease_ms, self._concurrency)
-        # A handed row's claim is timed from its flush, which the clock may have passed already (a
-        # jump, a slow commit): the table then offers it again, but it is this worker's to send once.
+        # A handed row's 30 s claim may have run out before its send settles (a clock jump, a send or
+        # commit slower than the lease): the table then offers it again, but it is this worker's to send once.
         if others := [row for row in rows if row.id not in self._mine]:
             await asyncio.gather(*(self._deliver(row) for row in others))
         return len(rows)
