@@ -11,7 +11,6 @@ come from the API, the CLI, one-click links and PagerDuty events. See docs/oncal
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -20,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from tocsin.alerting.alert import Alert
-from tocsin.clock import Clock
+from tocsin.clock import Clock, Signal, sleep_until_or
 from tocsin.notify.outbox import Integration
 from tocsin.oncall import acks, messages
 from tocsin.oncall.directory import urgency_of
@@ -76,7 +75,7 @@ class OncallEngine:
         self._fresh: set[str] = set()  # triggered, not yet written
         self._heap: list[tuple[datetime, str]] = []
         self._secret = b""
-        self._wake = asyncio.Event()
+        self._wake = Signal()
         self._next_sweep: datetime | None = None
         self._next_notice: datetime | None = None
         self._next_purge: datetime | None = None
@@ -256,7 +255,7 @@ class OncallEngine:
             # Why linger: triggers and due pages arrive one by one; a short real-time pause lets the
             # next tick write them in one transaction instead of one each (pages stay well within 1 s).
             await asyncio.sleep(LINGER)
-            await self._sleep_until(self._next_wake(idle))
+            await sleep_until_or(self._clock, self._next_wake(idle), self._wake)
 
     async def tick(self) -> int:
         """Send every page due now, stop escalations whose group stopped firing, send handoff notices."""
@@ -379,17 +378,6 @@ class OncallEngine:
             if at
         ]
         return min(candidates)
-
-    async def _sleep_until(self, when: float) -> None:
-        sleeper = asyncio.ensure_future(self._clock.sleep_until(when))
-        woken = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for fut in (sleeper, woken):
-                fut.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await fut
 
     def _policy(self, esc: Escalation) -> EscalationPolicy | None:
         return self.settings.directory.policies.get(esc.policy)
