@@ -153,8 +153,8 @@ async def test_the_worker_delivers_handed_rows_without_claiming(db_url: str, sin
 
 
 async def test_a_handed_row_whose_claim_the_clock_passed_is_sent_once(db_url: str, sink: WebhookSink) -> None:
-    """A handed row is claimed from its flush's time; when the clock is past that claim before the worker sends
-    it (a clock jump, as in test_alertmanager_api's resolve timeout), a claim of the table must not send it too."""
+    """A handed row is inserted claimed for 30 s; when the clock is past that claim before the worker sends it
+    (a clock jump, as in test_alertmanager_api's resolve timeout), a claim of the table must not send it too."""
     clock = FakeClock(T0)
     tl = await make_timeline(db_url, alerting(sink.url, group_wait="0s"), sink, clock)
     try:
