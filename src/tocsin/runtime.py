@@ -47,12 +47,13 @@ from tocsin.slo.evaluator import SloEvaluator
 from tocsin.slo.setup import ingest_via, slo_inputs
 from tocsin.statuspage.fanout import RECEIVER_PREFIX as STATUS_RECEIVER
 from tocsin.statuspage.fanout import Subscriptions, start_subscriptions
+from tocsin.store import fold
 from tocsin.store.access_records import AuditEntry
 from tocsin.store.alerting import AlertStore
 from tocsin.store.incidents import IncidentStore
 from tocsin.store.oncall import OncallStore
 from tocsin.store.records import MonitorDefinition, MonitorRecord
-from tocsin.store.store import Store
+from tocsin.store.store import Store, StoreClosed
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,7 @@ class Runtime:
         self._tasks = [
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
             asyncio.create_task(self._housekeeping(), name="housekeeping"),
+            asyncio.create_task(self._fold_rollups(), name="rollup-fold"),
             asyncio.create_task(self.alerts.run(), name="alert-dispatcher"),
             asyncio.create_task(self.outbox.run(), name="outbox"),
             asyncio.create_task(self.oncall.run(), name="oncall"),
@@ -283,6 +285,22 @@ class Runtime:
         for section in ("server", "storage"):
             if getattr(old, section) != getattr(loaded.config, section):
                 log.warning("%s settings changed; they take effect after a restart", section)
+
+    async def _fold_rollups(self) -> None:
+        """Every few minutes, add the minute rollups that are over to their hour and day rows (store/fold.py)."""
+        due = self.clock.timestamp()
+        while True:
+            try:
+                await self.store.fold_rollups(self.clock.now())
+            except StoreClosed:
+                return
+            except Exception:  # a failed fold leaves the minutes to the next one; readers still count them
+                log.exception("rollup fold failed")
+            # Why from the last due time: a fold that took long still runs its next step on time.
+            due = fold.next_run(due)
+            if due < self.clock.timestamp():  # more than a step behind (a suspended machine): resume from now
+                due = fold.next_run(self.clock.timestamp())
+            await self.clock.sleep_until(due)
 
     async def _housekeeping(self) -> None:
         while True:

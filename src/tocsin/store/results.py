@@ -1,7 +1,8 @@
 """The hot path: one batch of check results as raw rows, rollup upserts and monitor states.
 
-Everything a batch writes goes out in four statements (raw insert, three rollup upserts)
-plus one state update, each an executemany, all in the writer's single transaction.
+Everything a batch writes goes out in a read of the fold watermark, a raw insert, a minute
+rollup upsert (plus hour and day upserts for late results, those before the watermark:
+store/fold.py) and one state update, each an executemany, all in the writer's single transaction.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tocsin.checks.result import CheckResult, ConditionFailure, Outcome, Reason
+from tocsin.store.fold import watermark
 from tocsin.store.records import MonitorState, ResultWrite
 from tocsin.store.rollups import PAST_DAY_WRITES, VALUE_COLUMNS, Sample, aggregate, past_day_cutoff
 from tocsin.store.tables import ROLLUPS, monitors, results, store_meta
@@ -32,7 +34,8 @@ _compiled: dict[tuple[str, str], str] = {}
 
 async def commit_batch(conn: AsyncConnection, items: list[Prepared], now: datetime | None = None) -> None:
     """Write one batch: raw rows, rollups aggregated per (monitor, bucket), latest states; and, when it adds to
-    the daily rollup of a day before `now`'s (a late result), one bump of the past-day writes mark.
+    the daily rollup of a day before `now`'s (a late result), one bump of the past-day writes mark. Hour and
+    day rollups are written only for results before the fold watermark (store/fold.py).
 
     Why driver SQL: the statements are built with Core and compiled once per dialect, then
     run with plain tuples; SQLAlchemy's per-row parameter handling was half the CPU per result.
@@ -46,12 +49,14 @@ async def commit_batch(conn: AsyncConnection, items: list[Prepared], now: dateti
         raw.append(_raw_row(monitor_id, at_ms, result))
         samples.append((monitor_id, at_ms, result.outcome.value, result.latency_ms))
         latest[monitor_id] = write.state  # arrival order is the evaluator's order
+    folded = await watermark(conn, lock=True)  # first: a fold on another node waits for this batch, or it for the fold
     await conn.exec_driver_sql(_sql(conn, "raw"), raw)
     # Why sorted: rows are locked in key order, so two PostgreSQL nodes can never deadlock.
-    aggregates = aggregate(samples)
+    aggregates = aggregate(samples, folded)
     for resolution, rows in aggregates.items():
-        params = [(*key, *vector) for key, vector in sorted(rows.items())]
-        await conn.exec_driver_sql(_sql(conn, resolution), params)
+        if rows:
+            params = [(*key, *vector) for key, vector in sorted(rows.items())]
+            await conn.exec_driver_sql(_sql(conn, resolution), params)
     days = aggregates["day"]
     if now is None or (days and min(bucket for _, bucket in days) < past_day_cutoff(to_ms(now) // 1000)):
         await conn.exec_driver_sql(_sql(conn, "past"), (PAST_DAY_WRITES, 1))

@@ -1,4 +1,5 @@
-"""Retention: raw results for `raw_retention`, minute rows 8 days, hour rows 400, day rows forever."""
+"""Retention: raw results for `raw_retention`, minute rows 8 days (never those not folded yet), hour rows 400,
+day rows forever."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import Column, Table, delete, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tocsin.store.fold import watermark
 from tocsin.store.stats import HORIZON_KEYS
 from tocsin.store.tables import monitors, results, rollup_hour, rollup_minute, store_meta
 from tocsin.store.times import to_ms
@@ -44,16 +46,19 @@ async def purge(writer: Writer[Any], now: datetime, raw_retention: timedelta) ->
     """Delete expired rows in bounded chunks through the writer; counts per table."""
     limits = cutoffs(now, raw_retention)
 
-    async def publish(conn: AsyncConnection) -> list[int]:
+    async def publish(conn: AsyncConnection) -> tuple[int, list[int]]:
+        # Why: minute rows from the fold watermark on are in no hour or day row yet (store/fold.py).
+        folded = await watermark(conn)
+        minute_s = limits.minute_s if folded is None else min(limits.minute_s, folded)
         # Why first: readers stop planning windows on rollup rows before those rows vanish.
-        await _raise_horizon(conn, HORIZON_KEYS["minute"], limits.minute_s)
+        await _raise_horizon(conn, HORIZON_KEYS["minute"], minute_s)
         await _raise_horizon(conn, HORIZON_KEYS["hour"], limits.hour_s)
-        return list((await conn.scalars(select(monitors.c.id).order_by(monitors.c.id))).all())
+        return minute_s, list((await conn.scalars(select(monitors.c.id).order_by(monitors.c.id))).all())
 
-    ids = await writer.run(publish)
+    minute_s, ids = await writer.run(publish)
     targets = (
         (results, results.c.at_ms, limits.raw_ms),
-        (rollup_minute, rollup_minute.c.bucket, limits.minute_s),
+        (rollup_minute, rollup_minute.c.bucket, minute_s),
         (rollup_hour, rollup_hour.c.bucket, limits.hour_s),
     )
     return {table.name: await _purge_table(writer, table, col, cut, ids) for table, col, cut in targets}

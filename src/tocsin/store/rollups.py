@@ -1,9 +1,10 @@
 """Pure rollup math: bucket alignment, batch aggregation, histogram quantiles, window plans.
 
 A rollup row holds, per monitor and bucket, the vector laid out by `VALUE_COLUMNS`:
-counts by outcome, the latency sum and count, and a fixed latency histogram. Rows of
-every resolution are written in the same transaction, so an hour row is always the exact
-sum of its minute rows and a day row of its hour rows; that is what lets a window mix them.
+counts by outcome, the latency sum and count, and a fixed latency histogram. Minute rows
+are written with every batch. Hour and day rows are folded from them later (store/fold.py):
+below the fold watermark `W` an hour or day row is the exact sum of its minute rows before
+`W`, and from `W` on only minute rows exist. That is what lets a window mix them.
 """
 
 from __future__ import annotations
@@ -70,15 +71,21 @@ def empty_vector() -> Vector:
     return vector
 
 
-def aggregate(samples: Iterable[Sample]) -> Aggregates:
-    """Sum a batch into one vector per (monitor, bucket) per resolution, ready to upsert."""
+def aggregate(samples: Iterable[Sample], folded: int | None = None) -> Aggregates:
+    """Sum a batch into one vector per (monitor, bucket) per resolution, ready to upsert.
+
+    With a fold watermark `folded` (epoch s), samples from it on count in minute rows only: the
+    fold adds them to hour and day rows later. Earlier samples (late results) count in all three.
+    """
     out: Aggregates = {"minute": {}, "hour": {}, "day": {}}
     minute, hour, day = out["minute"], out["hour"], out["day"]
+    every = ((minute, MINUTE), (hour, HOUR), (day, DAY))
+    only_minutes = ((minute, MINUTE),)
     for monitor_id, at_ms, outcome, latency in samples:
         seconds = at_ms // 1000
         slot = OUTCOME_INDEX[outcome]
         hist = -1 if latency is None or math.isnan(latency) else HIST + latency_bucket(latency)
-        for table, size in ((minute, MINUTE), (hour, HOUR), (day, DAY)):
+        for table, size in every if folded is None or seconds < folded else only_minutes:
             key = (monitor_id, seconds - seconds % size)
             row = table.get(key)
             if row is None:
@@ -160,10 +167,12 @@ def bucket_of(start: int, vector: Sequence[float]) -> Bucket:
 
 @dataclass(frozen=True, slots=True)
 class Horizons:
-    """The oldest bucket start (epoch s) still kept per resolution; day rows are kept forever."""
+    """The oldest bucket start (epoch s) still kept per resolution (day rows are kept forever), and the fold
+    watermark: hour and day rows hold only minutes before `folded` (None: every minute)."""
 
     minute: int = 0
     hour: int = 0
+    folded: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +217,20 @@ def decompose(start: int, end: int, levels: Sequence[Resolution] = COARSE_TO_FIN
 
 
 def plan(since_s: int, until_s: int, horizons: Horizons) -> tuple[int, int, list[Span]]:
-    """The counted window and the spans of rollup rows that add up to it exactly."""
+    """The counted window and the spans of rollup rows that add up to it exactly.
+
+    Hour and day rows are read only for buckets that end by the fold watermark (they are whole
+    there); from the watermark on, minute rows are."""
     start, end = widen(since_s, until_s, horizons)
-    return start, end, decompose(start, end)
+    cut = horizons.folded
+    if cut is None or cut >= end:
+        return start, end, decompose(start, end)
+    if cut <= start:
+        return start, end, [Span("minute", start, end)]
+    spans = decompose(start, cut)
+    last = spans[-1]
+    if last.resolution == "minute":  # one minute span up to the end, not two meeting at the watermark
+        spans[-1] = Span("minute", last.start, end)
+    else:
+        spans.append(Span("minute", cut, end))
+    return start, end, spans

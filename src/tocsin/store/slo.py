@@ -8,14 +8,15 @@ events are committed before the API answers. Reads name SLOs and monitors in gro
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tocsin.store.rollups import HISTOGRAM_COLUMNS
+from tocsin.store.fold import settled
+from tocsin.store.rollups import HISTOGRAM_COLUMNS, ceil_to
 from tocsin.store.slo_tables import slo_event_keys, slo_hours, slo_minutes, slo_state
 from tocsin.store.sql import insert_for, upsert
 from tocsin.store.stats import horizons
@@ -57,6 +58,40 @@ class MonitorRow:
     up: int
     degraded: int
     histogram: tuple[int, ...]
+
+
+async def _rollup_rows(
+    conn: AsyncConnection, table: Table, names: Sequence[str], start_s: int, end_s: int
+) -> dict[str, list[MonitorRow]]:
+    t = table.c
+    columns = [monitors.c.name, t.bucket, t.total, t.up, t.degraded, *(t[h] for h in HISTOGRAM_COLUMNS)]
+    out: dict[str, list[MonitorRow]] = {}
+    for group in _groups(names):
+        query = (
+            select(*columns)
+            .select_from(table.join(monitors, monitors.c.id == t.monitor_id))
+            .where(monitors.c.name.in_(group), t.bucket >= start_s, t.bucket < end_s)
+            .order_by(t.bucket)
+        )
+        for name, bucket, total, up, degraded, *hist in await conn.execute(query):
+            out.setdefault(name, []).append(MonitorRow(bucket // 60, total, up, degraded, tuple(hist)))
+    return out
+
+
+def _add_into_hours(hours: dict[str, list[MonitorRow]], minutes: dict[str, list[MonitorRow]]) -> None:
+    """Add minute rows into the hour rows of their monitors (a row made for an hour that has none), in place."""
+    for name, rows in minutes.items():
+        by_hour = {row.time: row for row in hours.get(name, [])}
+        for row in rows:
+            hour = row.time - row.time % 60
+            found = by_hour.get(hour)
+            by_hour[hour] = replace(row, time=hour) if found is None else _plus(found, row)
+        hours[name] = [by_hour[hour] for hour in sorted(by_hour)]
+
+
+def _plus(a: MonitorRow, b: MonitorRow) -> MonitorRow:
+    histogram = tuple(x + y for x, y in zip(a.histogram, b.histogram, strict=True))
+    return MonitorRow(a.time, a.total + b.total, a.up + b.up, a.degraded + b.degraded, histogram)
 
 
 def _groups(names: Sequence[str]) -> Iterator[list[str]]:
@@ -131,22 +166,22 @@ class SloStore:
     async def monitor_rows(
         self, names: Sequence[str], start: int, end: int, *, hours: bool = False
     ) -> dict[str, list[MonitorRow]]:
-        """Minute (or hour) rollup rows of monitors with bucket start in minutes [start, end)."""
-        table = rollup_hour if hours else rollup_minute
-        t = table.c
-        columns = [monitors.c.name, t.bucket, t.total, t.up, t.degraded, *(t[h] for h in HISTOGRAM_COLUMNS)]
-        out: dict[str, list[MonitorRow]] = {}
+        """Minute (or hour) rollup rows of monitors with bucket start in minutes [start, end); hour rows from the
+        fold watermark on include the minutes not folded into them yet (store/fold.py)."""
+
+        async def read(conn: AsyncConnection, folded: int | None) -> dict[str, list[MonitorRow]]:
+            rows = await _rollup_rows(conn, rollup_hour if hours else rollup_minute, names, start * 60, end * 60)
+            # minutes not folded yet of the hours starting in the range, whole hours
+            first, last = ceil_to(start * 60, 3600), ceil_to(end * 60, 3600)
+            if folded is not None and folded < last:
+                minutes = await _rollup_rows(conn, rollup_minute, names, max(first, folded), last)
+                _add_into_hours(rows, minutes)
+            return rows
+
         async with self._db.read() as conn:
-            for group in _groups(names):
-                query = (
-                    select(*columns)
-                    .select_from(table.join(monitors, monitors.c.id == t.monitor_id))
-                    .where(monitors.c.name.in_(group), t.bucket >= start * 60, t.bucket < end * 60)
-                    .order_by(t.bucket)
-                )
-                for name, bucket, total, up, degraded, *hist in await conn.execute(query):
-                    out.setdefault(name, []).append(MonitorRow(bucket // 60, total, up, degraded, tuple(hist)))
-        return out
+            if not hours:
+                return await read(conn, None)
+            return await settled(conn, lambda folded: read(conn, folded))
 
     # SLI hours
 

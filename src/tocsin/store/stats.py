@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tocsin.store.fold import FOLDED_UNTIL, settled
 from tocsin.store.records import Bucket, WindowStats
 from tocsin.store.rollups import (
     SIZE,
@@ -19,6 +20,7 @@ from tocsin.store.rollups import (
     Vector,
     add_into,
     bucket_of,
+    ceil_to,
     empty_vector,
     floor_to,
     plan,
@@ -42,12 +44,13 @@ def window_seconds(since: datetime, until: datetime) -> tuple[int, int]:
 
 
 async def horizons(conn: AsyncConnection) -> Horizons:
-    """How far back minute and hour rows are still kept (written by purge before it deletes)."""
-    rows = await conn.execute(
-        select(store_meta.c.key, store_meta.c.value).where(store_meta.c.key.in_(list(HORIZON_KEYS.values())))
-    )
+    """How far back minute and hour rows are still kept (written by purge before it deletes), and the fold
+    watermark (store/fold.py)."""
+    keys = [*HORIZON_KEYS.values(), FOLDED_UNTIL]
+    rows = await conn.execute(select(store_meta.c.key, store_meta.c.value).where(store_meta.c.key.in_(keys)))
     kept = {key: int(value) for key, value in rows}
-    return Horizons(minute=kept.get(HORIZON_KEYS["minute"], 0), hour=kept.get(HORIZON_KEYS["hour"], 0))
+    minute, hour = kept.get(HORIZON_KEYS["minute"], 0), kept.get(HORIZON_KEYS["hour"], 0)
+    return Horizons(minute=minute, hour=hour, folded=kept.get(FOLDED_UNTIL))
 
 
 async def many_window_stats(
@@ -86,17 +89,33 @@ def _span_query(span: Span, names: list[str] | None) -> Select[*tuple[Any, ...]]
 async def buckets(
     conn: AsyncConnection, name: str, since: datetime, until: datetime, resolution: Resolution
 ) -> list[Bucket]:
-    """Stored rows overlapping `[since, until)`, oldest first; a missing bucket had no results."""
-    table = ROLLUPS[resolution]
+    """Stored rows overlapping `[since, until)`, oldest first; a missing bucket had no results.
+
+    Hour and day buckets from the fold watermark on add the minute rows not folded into them yet."""
     since_s, until_s = window_seconds(since, until)
-    query = (
+    size = SIZE[resolution]
+    first = floor_to(since_s, size)
+
+    async def read(folded: int | None) -> list[Bucket]:
+        vectors: dict[int, Vector] = {}
+        for start, *values in await conn.execute(_bucket_query(resolution, name, first, until_s)):
+            vectors[start] = list(values)
+        end = ceil_to(until_s, size)  # a bucket overlapping the window is whole, as a stored row is
+        if folded is not None and folded < end:
+            for start, *values in await conn.execute(_bucket_query("minute", name, max(first, folded), end)):
+                add_into(vectors.setdefault(floor_to(start, size), empty_vector()), values)
+        return [bucket_of(start, vectors[start]) for start in sorted(vectors)]
+
+    if resolution == "minute":
+        return await read(None)
+    return await settled(conn, read)
+
+
+def _bucket_query(resolution: Resolution, name: str, start: int, end: int) -> Select[*tuple[Any, ...]]:
+    table = ROLLUPS[resolution]
+    return (
         select(table.c.bucket, *(table.c[c] for c in VALUE_COLUMNS))
         .join(monitors, monitors.c.id == table.c.monitor_id)
-        .where(
-            monitors.c.name == name,
-            table.c.bucket >= floor_to(since_s, SIZE[resolution]),
-            table.c.bucket < until_s,
-        )
+        .where(monitors.c.name == name, table.c.bucket >= start, table.c.bucket < end)
         .order_by(table.c.bucket)
     )
-    return [bucket_of(start, values) for start, *values in await conn.execute(query)]

@@ -9,8 +9,10 @@ days before `split` are then checked with one aggregate row per monitor (its dig
 only the monitors whose digest changed are read again; the days from `split` on are always read.
 Even that check scans every past row (~1.5 ms on SQLite, ~6 ms on PostgreSQL for 8,900 rows),
 so it runs only when the store's past-day writes mark moved since the last check (every batch
-that adds to a past day's rollup bumps it in the same transaction: store/results.py), or when
-the last check is `REVERIFY` old, for writes that did not come through tocsin.
+that adds to a past day's rollup bumps it in the same transaction, and so does a fold into a
+past day: store/results.py, store/fold.py), or when the last check is `REVERIFY` old, for
+writes that did not come through tocsin. Minutes not folded into their day rows yet are read
+and added on every call.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from sqlalchemy import BindParameter, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tocsin.store.database import Database
-from tocsin.store.rollups import PAST_DAY_WRITES, floor_to
+from tocsin.store.fold import settled
+from tocsin.store.rollups import PAST_DAY_WRITES, ceil_to, floor_to
 from tocsin.store.stats import window_seconds
-from tocsin.store.tables import monitors, rollup_day, store_meta
+from tocsin.store.tables import monitors, rollup_day, rollup_minute, store_meta
 from tocsin.store.times import to_ms
 
 DAY_SECONDS = 86400
@@ -79,14 +82,41 @@ async def daily_counts(
     wanted = sorted(set(names))
     since_s, until_s = window_seconds(since, until)
     first = floor_to(since_s, DAY_SECONDS)
-    async with db.read() as conn:
+
+    async def read(folded: int | None) -> dict[str, list[DayCounts]]:
         if memo is None or split is None:
-            return await _rows(conn, wanted, first, until_s)
-        split_s = to_ms(split) // 1000
-        async with memo.lock:  # one build at a time reads and refreshes a memo: its rows and mark go together
-            known = await _past(conn, memo, wanted, (first, split_s), None if now is None else to_ms(now) // 1000)
-        recent = await _rows(conn, wanted, split_s, until_s)
-    return {n: known[n][1] + recent.get(n, []) for n in wanted if known[n][1] or n in recent}
+            days = await _rows(conn, wanted, first, until_s)
+        else:
+            split_s = to_ms(split) // 1000
+            async with memo.lock:  # one build at a time reads and refreshes a memo: its rows and mark go together
+                now_s = None if now is None else to_ms(now) // 1000
+                known = await _past(conn, memo, wanted, (first, split_s), now_s)
+            recent = await _rows(conn, wanted, split_s, until_s)
+            days = {n: known[n][1] + recent.get(n, []) for n in wanted if known[n][1] or n in recent}
+        end = ceil_to(until_s, DAY_SECONDS)  # minutes not folded into their day rows yet, whole days
+        if folded is not None and folded < end:
+            _add_minutes(days, await _fetch(conn, "minutes", wanted, max(first, folded), end))
+        return days
+
+    async with db.read() as conn:
+        return await settled(conn, read)
+
+
+def _add_minutes(days: dict[str, list[DayCounts]], minutes: Iterable[Sequence[Any]]) -> None:
+    """Add minute rows (name, bucket, total, up, degraded, down) into their monitors' daily counts, in place
+    of each list (a memo's lists are never changed)."""
+    extra: dict[str, dict[int, list[int]]] = {}
+    for name, bucket, *counts in minutes:
+        into = extra.setdefault(name, {}).setdefault(floor_to(bucket, DAY_SECONDS), [0, 0, 0, 0])
+        for i, value in enumerate(counts):
+            into[i] += value
+    for name, by_day in extra.items():
+        merged = {row[0]: list(row[1:]) for row in days.get(name, [])}
+        for day, counts in by_day.items():
+            into = merged.setdefault(day, [0, 0, 0, 0])
+            for i, value in enumerate(counts):
+                into[i] += value
+        days[name] = [(day, *merged[day]) for day in sorted(merged)]  # type: ignore[misc]
 
 
 async def _past(
@@ -166,12 +196,15 @@ def _sql(conn: AsyncConnection, kind: str, count: int) -> tuple[str, tuple[int, 
 
 
 def _query(kind: str, count: int) -> Select[Any]:
-    """Rows (oldest first per monitor) or digests of the named monitors' daily rollups in `[since, until)`."""
-    t = rollup_day.c
+    """Rows (oldest first per monitor) or digests of the named monitors' daily rollups in `[since, until)`, or
+    their minute rows there (`minutes`)."""
+    t = (rollup_minute if kind == "minutes" else rollup_day).c
     # The values are placeholders: only the SQL is kept, with one parameter per name.
     names: BindParameter[list[str]] = bindparam("names", [""] * count, expanding=True)
     where = (monitors.c.name.in_(names), t.bucket >= bindparam("since", 0), t.bucket < bindparam("until", 0))
-    if kind == "rows":
+    if kind == "minutes":
+        query = select(monitors.c.name, t.bucket, t.total, t.up, t.degraded, t.down)
+    elif kind == "rows":
         query = select(monitors.c.name, t.bucket, t.total, t.up, t.degraded, t.down).order_by(t.monitor_id, t.bucket)
     else:
         query = select(monitors.c.name, func.count(), func.sum(t.total)).group_by(monitors.c.name)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tocsin.alerting.alert import Alert
 from tocsin.checks.result import CheckResult
 from tocsin.clock import SystemClock
-from tocsin.store import events, monitor_edits, monitors, results, retention, stats
+from tocsin.store import events, fold, monitor_edits, monitors, results, retention, stats
 from tocsin.store.access import AccessStore
 from tocsin.store.access_records import AuditEntry
 from tocsin.store.audit import append as append_audit
@@ -35,6 +35,7 @@ from tocsin.store.records import (
 from tocsin.store.results import Prepared
 from tocsin.store.rollups import Resolution
 from tocsin.store.tables import monitors as monitors_table
+from tocsin.store.times import to_ms
 from tocsin.store.writer import OnBatch, StoreClosed, Writer
 
 __all__ = ["Store", "StoreClosed", "StoreUnavailable"]
@@ -244,6 +245,15 @@ class Store:
             return await events.recent(conn, limit)
 
     # housekeeping
+
+    async def fold_rollups(self, now: datetime) -> int:
+        """Fold minute rollups into hour and day rows as far as `now` allows, a transaction per step
+        (store/fold.py); the fold watermark after, epoch s."""
+        now_s = to_ms(now) // 1000
+        while True:
+            before, after = await self._writer.run(lambda conn: fold.fold(conn, now_s))
+            if before is None or after >= fold.target(now_s, after):
+                return after
 
     async def purge(self, now: datetime) -> dict[str, int]:
         """Delete rows past retention in bounded chunks; counts per table."""

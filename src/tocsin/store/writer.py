@@ -168,7 +168,7 @@ class Writer(Generic[T]):
         Why linger: results arrive one by one from thousands of checks; holding them up to
         `max_delay` lets them share one transaction. Why 0.5 s: a commit's cost is mostly per
         transaction, not per row (round trips to the driver thread, and a WAL write of every
-        page its rows touch: raw index, three rollups and monitor state, each on a different
+        page its rows touch: raw index, minute rollup and monitor state, each on a different
         page per monitor). With a 50 ms linger, 10k monitors at 30 s cost ~250 µs more CPU per
         check (bench/RESULTS.md). Anyone awaiting a commit (write, flush, a job) or a full
         batch cuts the wait short, so durable callers never pay it.
