@@ -128,19 +128,19 @@ async def test_concurrent_reads_of_one_memo_take_turns(store: Store, monkeypatch
     await store.write(every("api", T0, 4, DAY) + every("db", T0 + DAY, 2, DAY))
     await store.flush()
     inside, most = 0, 0
-    mark = status_rollups._mark
+    meta = status_rollups._meta
 
-    async def slow_mark(conn: AsyncConnection) -> int:
+    async def slow_meta(conn: AsyncConnection) -> tuple[int, int | None]:
         nonlocal inside, most
         inside += 1
         most = max(most, inside)
         await asyncio.sleep(0.01)  # another read would get in here without the memo's lock
         try:
-            return await mark(conn)
+            return await meta(conn)
         finally:
             inside -= 1
 
-    monkeypatch.setattr(status_rollups, "_mark", slow_mark)
+    monkeypatch.setattr(status_rollups, "_meta", slow_meta)
     memo, at = DayMemo(), SPLIT + timedelta(hours=1)
     full = await daily_counts(store.database, NAMES, SINCE, UNTIL)
     reads = [daily_counts(store.database, NAMES, SINCE, UNTIL, memo, SPLIT, at) for _ in range(4)]

@@ -81,16 +81,20 @@ async def watermark(conn: AsyncConnection, *, lock: bool = False) -> int | None:
     return None if found is None else int(found)
 
 
-async def settled(conn: AsyncConnection, read: Callable[[int | None], Awaitable[T]]) -> T:
-    """`read(W)` for a reader that adds minute rows from the watermark `W` to hour or day rows still open
-    there: run again while a fold moved `W` during it (it would count the folded minutes twice).
+async def settled(conn: AsyncConnection, read: Callable[[int | None], Awaitable[T]], end: int) -> T:
+    """`read(W)` for a reader of buckets before `end` (epoch s) that adds minute rows from the watermark `W` to
+    hour or day rows still open there: run again while a fold moved `W` during it (it would count the
+    folded minutes twice).
 
-    Why not for `rollups.plan`: it reads only hour and day rows that end by `W`, which a fold
-    never changes. A fold runs every `STEP`; a read that overlaps more than `SETTLE_TRIES` of
-    them in a row keeps its last answer."""
+    Why only then: with `W` at or after `end` the read adds no minutes, and a fold changes no
+    row before `W`. Why not for `rollups.plan`: it reads only hour and day rows that end by `W`.
+    A fold runs every `STEP`; a read that overlaps more than `SETTLE_TRIES` of them in a row
+    keeps its last answer."""
     found = await watermark(conn)
     for _ in range(SETTLE_TRIES):
         out = await read(found)
+        if found is None or found >= end:
+            break
         after = await watermark(conn)
         if after == found:
             break

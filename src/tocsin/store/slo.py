@@ -169,10 +169,11 @@ class SloStore:
         """Minute (or hour) rollup rows of monitors with bucket start in minutes [start, end); hour rows from the
         fold watermark on include the minutes not folded into them yet (store/fold.py)."""
 
+        # minutes not folded yet of the hours starting in the range, whole hours
+        first, last = ceil_to(start * 60, 3600), ceil_to(end * 60, 3600)
+
         async def read(conn: AsyncConnection, folded: int | None) -> dict[str, list[MonitorRow]]:
             rows = await _rollup_rows(conn, rollup_hour if hours else rollup_minute, names, start * 60, end * 60)
-            # minutes not folded yet of the hours starting in the range, whole hours
-            first, last = ceil_to(start * 60, 3600), ceil_to(end * 60, 3600)
             if folded is not None and folded < last:
                 minutes = await _rollup_rows(conn, rollup_minute, names, max(first, folded), last)
                 _add_into_hours(rows, minutes)
@@ -181,7 +182,7 @@ class SloStore:
         async with self._db.read() as conn:
             if not hours:
                 return await read(conn, None)
-            return await settled(conn, lambda folded: read(conn, folded))
+            return await settled(conn, lambda folded: read(conn, folded), last)
 
     # SLI hours
 

@@ -94,13 +94,12 @@ async def buckets(
     Hour and day buckets from the fold watermark on add the minute rows not folded into them yet."""
     since_s, until_s = window_seconds(since, until)
     size = SIZE[resolution]
-    first = floor_to(since_s, size)
+    first, end = floor_to(since_s, size), ceil_to(until_s, size)  # a bucket overlapping the window is whole
 
     async def read(folded: int | None) -> list[Bucket]:
         vectors: dict[int, Vector] = {}
         for start, *values in await conn.execute(_bucket_query(resolution, name, first, until_s)):
             vectors[start] = list(values)
-        end = ceil_to(until_s, size)  # a bucket overlapping the window is whole, as a stored row is
         if folded is not None and folded < end:
             for start, *values in await conn.execute(_bucket_query("minute", name, max(first, folded), end)):
                 add_into(vectors.setdefault(floor_to(start, size), empty_vector()), values)
@@ -108,7 +107,7 @@ async def buckets(
 
     if resolution == "minute":
         return await read(None)
-    return await settled(conn, read)
+    return await settled(conn, read, end)
 
 
 def _bucket_query(resolution: Resolution, name: str, start: int, end: int) -> Select[*tuple[Any, ...]]:

@@ -23,11 +23,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, bindparam, func, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnClause,
+    CompoundSelect,
+    Select,
+    bindparam,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tocsin.store.database import Database
-from tocsin.store.fold import settled
+from tocsin.store.fold import FOLDED_UNTIL, SETTLE_TRIES
 from tocsin.store.rollups import PAST_DAY_WRITES, ceil_to, floor_to
 from tocsin.store.stats import window_seconds
 from tocsin.store.tables import monitors, rollup_day, rollup_minute, store_meta
@@ -41,6 +52,7 @@ DayCounts = tuple[int, int, int, int, int]  # day start (epoch seconds, UTC), to
 Digest = tuple[int, int]  # rows, and the sum of their totals
 _EMPTY: Digest = (0, 0)
 _compiled: dict[tuple[str, str, int], tuple[str, tuple[int, ...]]] = {}
+_META_KEYS = (PAST_DAY_WRITES, FOLDED_UNTIL)
 
 
 @dataclass(slots=True)
@@ -81,25 +93,45 @@ async def daily_counts(
     while the store's past-day writes mark is the one they were last checked at, for up to `REVERIFY`."""
     wanted = sorted(set(names))
     since_s, until_s = window_seconds(since, until)
-    first = floor_to(since_s, DAY_SECONDS)
-
-    async def read(folded: int | None) -> dict[str, list[DayCounts]]:
-        if memo is None or split is None:
-            days = await _rows(conn, wanted, first, until_s)
-        else:
-            split_s = to_ms(split) // 1000
-            async with memo.lock:  # one build at a time reads and refreshes a memo: its rows and mark go together
-                now_s = None if now is None else to_ms(now) // 1000
-                known = await _past(conn, memo, wanted, (first, split_s), now_s)
-            recent = await _rows(conn, wanted, split_s, until_s)
-            days = {n: known[n][1] + recent.get(n, []) for n in wanted if known[n][1] or n in recent}
-        end = ceil_to(until_s, DAY_SECONDS)  # minutes not folded into their day rows yet, whole days
-        if folded is not None and folded < end:
-            _add_minutes(days, await _fetch(conn, "minutes", wanted, max(first, folded), end))
-        return days
-
+    first, end = floor_to(since_s, DAY_SECONDS), ceil_to(until_s, DAY_SECONDS)
     async with db.read() as conn:
-        return await settled(conn, read)
+        for _ in range(SETTLE_TRIES):
+            if memo is None or split is None:
+                _, folded = await _meta(conn)  # the watermark before the day rows are read
+                days = await _rows(conn, wanted, first, until_s)
+            else:
+                split_s = to_ms(split) // 1000
+                async with memo.lock:  # one build at a time reads and refreshes a memo: its rows and mark go together
+                    mark, folded = await _meta(conn)
+                    now_s = None if now is None else to_ms(now) // 1000
+                    known = await _past(conn, memo, wanted, (first, split_s), now_s, mark)
+                recent = await _rows(conn, wanted, split_s, until_s)
+                days = {n: known[n][1] + recent.get(n, []) for n in wanted if known[n][1] or n in recent}
+            if folded is None or folded >= end:
+                return days
+            # Minutes not folded into their day rows yet, with the watermark read in the same statement:
+            # if a fold moved it since the day rows were read, they hold some of these minutes already.
+            minutes, after = await _minutes(conn, wanted, max(first, folded), end)
+            if after == folded:
+                break
+        _add_minutes(days, minutes)  # a read overlapping SETTLE_TRIES folds in a row keeps its last answer
+    return days
+
+
+async def _meta(conn: AsyncConnection) -> tuple[int, int | None]:
+    """The store's past-day writes mark (0 before the first) and the fold watermark, in one query."""
+    sql, _ = _sql(conn, "meta", 0)
+    rows: list[Any] = list(await conn.exec_driver_sql(sql))
+    found = {key: int(value) for key, value in rows}
+    return found.get(PAST_DAY_WRITES, 0), found.get(FOLDED_UNTIL)
+
+
+async def _minutes(conn: AsyncConnection, names: list[str], since_s: int, until_s: int) -> tuple[list[Any], int | None]:
+    """The named monitors' minute rows in `[since, until)` and the fold watermark as of the same statement (the
+    first chunk's: a fold moving it between chunks can only be seen by a later call)."""
+    rows = await _fetch(conn, "minutes", names, since_s, until_s)
+    marks = [row[1] for row in rows if row[0] is None]
+    return [row for row in rows if row[0] is not None], (int(marks[0]) if marks else None)
 
 
 def _add_minutes(days: dict[str, list[DayCounts]], minutes: Iterable[Sequence[Any]]) -> None:
@@ -120,13 +152,13 @@ def _add_minutes(days: dict[str, list[DayCounts]], minutes: Iterable[Sequence[An
 
 
 async def _past(
-    conn: AsyncConnection, memo: DayMemo, wanted: list[str], span: tuple[int, int], now_s: int | None
+    conn: AsyncConnection, memo: DayMemo, wanted: list[str], span: tuple[int, int], now_s: int | None, mark: int
 ) -> dict[str, tuple[Digest, list[DayCounts]]]:
-    """The memo's past rows for `wanted`, refreshed where the store says they changed (see `daily_counts`)."""
+    """The memo's past rows for `wanted`, refreshed where the store says they changed (see `daily_counts`); `mark`
+    is the past-day writes mark, read before any of the rows (a write after that moves it again)."""
     if memo.span != span:
         memo.span, memo.rows, memo.mark = span, {}, None
     known = memo.rows
-    mark = await _mark(conn)  # read before the digests: a write after this moves it again
     checked = now_s is not None and mark == memo.mark and 0 <= now_s - memo.checked < REVERIFY
     if checked:
         stale = [n for n in wanted if n not in known]  # no past day written since: only new names
@@ -143,13 +175,6 @@ async def _past(
     if len(known) > len(wanted):  # monitors left the page: forget them
         memo.rows = known = {n: known[n] for n in wanted}
     return known
-
-
-async def _mark(conn: AsyncConnection) -> int:
-    """The store's past-day writes mark (0 before the first)."""
-    sql, _ = _sql(conn, "mark", 0)
-    found = (await conn.exec_driver_sql(sql, (PAST_DAY_WRITES,))).scalar()
-    return int(found or 0)
 
 
 async def _rows(conn: AsyncConnection, names: list[str], since_s: int, until_s: int) -> dict[str, list[DayCounts]]:
@@ -182,9 +207,10 @@ def _sql(conn: AsyncConnection, kind: str, count: int) -> tuple[str, tuple[int, 
     key = (conn.dialect.name, kind, count)
     found = _compiled.get(key)
     if found is None:
-        if kind == "mark":
-            query = select(store_meta.c.value).where(store_meta.c.key == bindparam("key"))
-            found = _compiled[key] = (query.compile(dialect=conn.dialect).string, (0,))
+        if kind == "meta":
+            query = select(store_meta.c.key, store_meta.c.value).where(store_meta.c.key.in_(_META_KEYS))
+            compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+            found = _compiled[key] = (compiled.string, ())
             return found
         index = {f"names_{i + 1}": i for i in range(count)} | {"since": count, "until": count + 1}
         compiled = _query(kind, count).compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
@@ -195,16 +221,20 @@ def _sql(conn: AsyncConnection, kind: str, count: int) -> tuple[str, tuple[int, 
     return found
 
 
-def _query(kind: str, count: int) -> Select[Any]:
+def _query(kind: str, count: int) -> Select[Any] | CompoundSelect[Any]:
     """Rows (oldest first per monitor) or digests of the named monitors' daily rollups in `[since, until)`, or
     their minute rows there (`minutes`)."""
     t = (rollup_minute if kind == "minutes" else rollup_day).c
     # The values are placeholders: only the SQL is kept, with one parameter per name.
     names: BindParameter[list[str]] = bindparam("names", [""] * count, expanding=True)
     where = (monitors.c.name.in_(names), t.bucket >= bindparam("since", 0), t.bucket < bindparam("until", 0))
-    if kind == "minutes":
-        query = select(monitors.c.name, t.bucket, t.total, t.up, t.degraded, t.down)
-    elif kind == "rows":
+    if kind == "minutes":  # and one row (NULL, watermark): read in the same statement, so as of the same rows
+        zero: ColumnClause[int] = literal_column("0")
+        mark = select(null(), store_meta.c.value, zero, zero, zero, zero)
+        mark = mark.where(store_meta.c.key == literal_column(f"'{FOLDED_UNTIL}'"))
+        rows = select(monitors.c.name, t.bucket, t.total, t.up, t.degraded, t.down)
+        return union_all(rows.join_from(rollup_minute, monitors, monitors.c.id == t.monitor_id).where(*where), mark)
+    if kind == "rows":
         query = select(monitors.c.name, t.bucket, t.total, t.up, t.degraded, t.down).order_by(t.monitor_id, t.bucket)
     else:
         query = select(monitors.c.name, func.count(), func.sum(t.total)).group_by(monitors.c.name)
