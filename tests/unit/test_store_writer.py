@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
+
+import pytest
 
 from tocsin.store.writer import Writer
 
@@ -60,3 +63,39 @@ async def test_results_below_a_batch_wait_for_the_linger() -> None:
     assert batches == []
     await writer.close()  # close commits what is queued
     assert batches == [list(range(99))]
+
+
+class _DbapiDatabase:
+    """A database whose one-trip DB-API work fails the first `failures` times with `error`."""
+
+    def __init__(self, error: Exception, failures: int) -> None:
+        self.error, self.failures, self.runs = error, failures, 0
+
+    async def run_dbapi(self, work: Any) -> Any:
+        self.runs += 1
+        if self.runs <= self.failures:
+            raise self.error
+        return work(None)
+
+
+async def test_driver_errors_from_dbapi_work_are_retried_when_transient_and_reported_when_not() -> None:
+    """Batches run as DB-API work raise the driver's own errors (sqlite3's, asyncpg's adapter's), not SQLAlchemy's."""
+    committed: list[list[int]] = []
+
+    def work(items: list[int]) -> Any:
+        return lambda _conn: committed.append(items)
+
+    locked = _DbapiDatabase(sqlite3.OperationalError("database is locked"), failures=1)
+    writer: Writer[int] = Writer(locked, commit_dbapi=work, max_delay=0)  # type: ignore[arg-type]
+    writer.start()
+    await asyncio.wait_for(writer.write([1, 2]), 5)  # retried after the lock error
+    assert (committed, locked.runs) == ([[1, 2]], 2)
+    await writer.close()
+
+    bad = _DbapiDatabase(sqlite3.IntegrityError("FOREIGN KEY constraint failed"), failures=99)
+    writer = Writer(bad, commit_dbapi=work, max_delay=0)  # type: ignore[arg-type]
+    writer.start()
+    with pytest.raises(sqlite3.IntegrityError):
+        await asyncio.wait_for(writer.write([3]), 5)  # not retried: bad data
+    assert bad.runs == 1
+    await writer.close()

@@ -23,6 +23,7 @@ from typing import TypeVar
 
 from sqlalchemy import Insert, Select, bindparam, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tocsin.store.rollups import (
@@ -77,7 +78,7 @@ def first_watermark(now_s: int, newest: int | None = None) -> int:
 async def watermark(conn: AsyncConnection, *, lock: bool = False) -> int | None:
     """The fold watermark (`NOT_STARTED` before the first fold; None on a store not migrated to 0009); with
     `lock`, held shared until the transaction ends (PostgreSQL; SQLite's single writer needs no lock)."""
-    found = (await conn.exec_driver_sql(_sql(conn, "lock" if lock else "read"), (FOLDED_UNTIL,))).scalar()
+    found = (await conn.exec_driver_sql(_sql(conn.dialect, "lock" if lock else "read"), (FOLDED_UNTIL,))).scalar()
     return None if found is None else int(found)
 
 
@@ -107,26 +108,30 @@ async def fold(conn: AsyncConnection, now_s: int) -> tuple[int | None, int]:
 
     The first call on a store only sets the watermark. Call again while the two differ and the
     second is short of `target(now_s, ...)`: one call folds at most `MAX_SPAN`."""
-    before = (await conn.exec_driver_sql(_sql(conn, "exclusive"), (FOLDED_UNTIL,))).scalar()
+    before = (await conn.exec_driver_sql(_sql(conn.dialect, "exclusive"), (FOLDED_UNTIL,))).scalar()
     if before is None or before >= NOT_STARTED:
-        newest = (await conn.exec_driver_sql(_sql(conn, "newest"))).scalar()
+        newest = (await conn.exec_driver_sql(_sql(conn.dialect, "newest"))).scalar()
         start = first_watermark(now_s, None if newest is None else int(newest))
-        await conn.exec_driver_sql(_sql(conn, "set"), (FOLDED_UNTIL, start))
+        await conn.exec_driver_sql(_sql(conn.dialect, "set"), (FOLDED_UNTIL, start))
         return None, start
     begin = int(before)
     end = target(now_s, begin)
     if end <= begin:
         return begin, begin
     for resolution in ("hour", "day"):
-        await conn.exec_driver_sql(_sql(conn, resolution), (begin, end))
+        await conn.exec_driver_sql(_sql(conn.dialect, resolution), (begin, end))
     if floor_to(begin, DAY) < past_day_cutoff(now_s):  # a past day's row grew: status pages read it again
-        await conn.exec_driver_sql(_sql(conn, "past"), (PAST_DAY_WRITES, 1))
-    await conn.exec_driver_sql(_sql(conn, "set"), (FOLDED_UNTIL, end))
+        await conn.exec_driver_sql(_sql(conn.dialect, "past"), (PAST_DAY_WRITES, 1))
+    await conn.exec_driver_sql(_sql(conn.dialect, "set"), (FOLDED_UNTIL, end))
     return begin, end
 
 
-def _sql(conn: AsyncConnection, name: str) -> str:
-    dialect = conn.dialect
+def watermark_sql(dialect: Dialect, *, lock: bool = False) -> str:
+    """The driver SQL `watermark` runs, for callers on a DB-API connection; its one parameter is `FOLDED_UNTIL`."""
+    return _sql(dialect, "lock" if lock else "read")
+
+
+def _sql(dialect: Dialect, name: str) -> str:
     key = (dialect.name, name)
     cached = _compiled.get(key)
     if cached is None:

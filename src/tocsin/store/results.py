@@ -2,7 +2,8 @@
 
 Everything a batch writes goes out in a read of the fold watermark, a raw insert, a minute
 rollup upsert (plus hour and day upserts for late results, those before the watermark:
-store/fold.py) and one state update, each an executemany, all in the writer's single transaction.
+store/fold.py) and one state update, each an executemany, all in one transaction run by the
+writer in one trip to the driver's side (store/direct.py).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from typing import Any
 import orjson
 from sqlalchemy import Insert, Update, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tocsin.checks.result import CheckResult, ConditionFailure, Outcome, Reason
-from tocsin.store.fold import watermark
+from tocsin.store.direct import DbapiWork
+from tocsin.store.fold import FOLDED_UNTIL, watermark_sql
 from tocsin.store.records import MonitorState, ResultWrite
 from tocsin.store.rollups import PAST_DAY_WRITES, VALUE_COLUMNS, Sample, aggregate, past_day_cutoff
 from tocsin.store.tables import ROLLUPS, monitors, results, store_meta
@@ -32,13 +35,15 @@ STATE_FIELDS = ("p_status", "p_ok", "p_fail", "p_since", "p_outcome", "p_at", "p
 _compiled: dict[tuple[str, str], str] = {}
 
 
-async def commit_batch(conn: AsyncConnection, items: list[Prepared], now: datetime | None = None) -> None:
-    """Write one batch: raw rows, rollups aggregated per (monitor, bucket), latest states; and, when it adds to
-    the daily rollup of a day before `now`'s (a late result), one bump of the past-day writes mark. Hour and
-    day rollups are written only for results before the fold watermark (store/fold.py).
+def batch_work(dialect: Dialect, items: list[Prepared], now: datetime | None = None) -> DbapiWork[None]:
+    """Write one batch, as work for `Database.run_dbapi` (one trip on SQLite): raw rows, rollups aggregated per
+    (monitor, bucket), latest states; and, when it adds to the daily rollup of a day before `now`'s (a late
+    result), one bump of the past-day writes mark. Hour and day rollups are written only for results before
+    the fold watermark (store/fold.py), which the work reads first, inside its transaction.
 
     Why driver SQL: the statements are built with Core and compiled once per dialect, then
     run with plain tuples; SQLAlchemy's per-row parameter handling was half the CPU per result.
+    Why one trip: through the async engine each statement was a round trip to the driver's thread.
     """
     raw: list[tuple[Any, ...]] = []
     samples: list[Sample] = []
@@ -49,19 +54,30 @@ async def commit_batch(conn: AsyncConnection, items: list[Prepared], now: dateti
         raw.append(_raw_row(monitor_id, at_ms, result))
         samples.append((monitor_id, at_ms, result.outcome.value, result.latency_ms))
         latest[monitor_id] = write.state  # arrival order is the evaluator's order
-    folded = await watermark(conn, lock=True)  # first: a fold on another node waits for this batch, or it for the fold
-    await conn.exec_driver_sql(_sql(conn, "raw"), raw)
-    # Why sorted: rows are locked in key order, so two PostgreSQL nodes can never deadlock.
-    aggregates = aggregate(samples, folded)
-    for resolution, rows in aggregates.items():
-        if rows:
-            params = [(*key, *vector) for key, vector in sorted(rows.items())]
-            await conn.exec_driver_sql(_sql(conn, resolution), params)
-    days = aggregates["day"]
-    if now is None or (days and min(bucket for _, bucket in days) < past_day_cutoff(to_ms(now) // 1000)):
-        await conn.exec_driver_sql(_sql(conn, "past"), (PAST_DAY_WRITES, 1))
     states = [_state_row(i, s) for i, s in sorted(latest.items(), key=lambda item: item[0])]
-    await conn.exec_driver_sql(_sql(conn, "state"), states)
+    cutoff = None if now is None else past_day_cutoff(to_ms(now) // 1000)
+    lock_sql = watermark_sql(dialect, lock=True)
+    sql = {name: _sql(dialect, name) for name in ("raw", "minute", "hour", "day", "past", "state")}
+
+    def work(conn: Any) -> None:
+        cursor = conn.cursor()
+        cursor.execute(
+            lock_sql, (FOLDED_UNTIL,)
+        )  # first: a fold on another node waits for this batch, or it for the fold
+        found = cursor.fetchone()
+        folded = None if found is None else int(found[0])
+        cursor.executemany(sql["raw"], raw)
+        # Why sorted: rows are locked in key order, so two PostgreSQL nodes can never deadlock.
+        aggregates = aggregate(samples, folded)
+        for resolution, rows in aggregates.items():
+            if rows:
+                cursor.executemany(sql[resolution], [(*key, *vector) for key, vector in sorted(rows.items())])
+        days = aggregates["day"]
+        if cutoff is None or (days and min(bucket for _, bucket in days) < cutoff):
+            cursor.execute(sql["past"], (PAST_DAY_WRITES, 1))
+        cursor.executemany(sql["state"], states)
+
+    return work
 
 
 def _raw_row(monitor_id: int, at_ms: int, result: CheckResult) -> tuple[Any, ...]:
@@ -89,9 +105,8 @@ def _state_row(monitor_id: int, state: MonitorState) -> tuple[Any, ...]:
     )
 
 
-def _sql(conn: AsyncConnection, name: str) -> str:
+def _sql(dialect: Dialect, name: str) -> str:
     """The driver SQL of one hot-path statement, compiled once per dialect."""
-    dialect = conn.dialect
     key = (dialect.name, name)
     cached = _compiled.get(key)
     if cached is None:

@@ -23,6 +23,7 @@ from tocsin.store.access import AccessStore
 from tocsin.store.access_records import AuditEntry
 from tocsin.store.audit import append as append_audit
 from tocsin.store.database import Database, StoreUnavailable
+from tocsin.store.direct import DbapiWork
 from tocsin.store.migrate import upgrade
 from tocsin.store.records import (
     Bucket,
@@ -59,7 +60,7 @@ class Store:
         self._db = db
         self.raw_retention = raw_retention
         self._now = now or SystemClock().now
-        self._writer: Writer[Prepared] = Writer(db, self._commit_results, on_batch=on_batch)
+        self._writer: Writer[Prepared] = Writer(db, commit_dbapi=self._batch_work, on_batch=on_batch)
         self._ids: dict[str, int] = {}  # monitor name -> id; ids never change (no deletes)
         self._closed = False
         self.access = AccessStore(db, self._writer)
@@ -89,8 +90,8 @@ class Store:
             raise
         return store
 
-    async def _commit_results(self, conn: AsyncConnection, items: list[Prepared]) -> None:
-        await results.commit_batch(conn, items, self._now())
+    def _batch_work(self, items: list[Prepared]) -> DbapiWork[None]:
+        return results.batch_work(self._db.engine.dialect, items, self._now())
 
     @property
     def url(self) -> str:

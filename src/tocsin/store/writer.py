@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,6 +31,7 @@ log = logging.getLogger("tocsin.store")
 T = TypeVar("T")
 R = TypeVar("R")
 CommitFn = Callable[[AsyncConnection, list[T]], Awaitable[None]]
+CommitWork = Callable[[list[T]], DbapiWork[None]]  # a batch's transaction as one-trip DB-API work (direct.py)
 Job = Callable[[AsyncConnection], Awaitable[R]]
 OnBatch = Callable[[int, float], None]
 
@@ -67,14 +70,17 @@ class Writer(Generic[T]):
     def __init__(
         self,
         db: Database,
-        commit: CommitFn[T],
+        commit: CommitFn[T] | None = None,
         *,
+        commit_dbapi: CommitWork[T] | None = None,
         max_batch: int = 1000,
         max_delay: float = 0.5,
         on_batch: OnBatch | None = None,
         attempts: int = 5,
     ) -> None:
-        self._db, self._commit_fn, self._on_batch = db, commit, on_batch
+        if (commit is None) == (commit_dbapi is None):
+            raise TypeError("give the writer one way to commit a batch: commit or commit_dbapi")
+        self._db, self._commit_fn, self._commit_dbapi, self._on_batch = db, commit, commit_dbapi, on_batch
         self._max_batch, self._max_delay, self._attempts = max_batch, max_delay, attempts
         self._pending: _Pending[T] = _Pending()
         self._signal = asyncio.Event()
@@ -214,8 +220,12 @@ class Writer(Generic[T]):
     async def _attempt(self, items: list[T]) -> Exception | None:
         for attempt in range(self._attempts):
             try:
-                async with self._db.transaction() as conn:
-                    await self._commit_fn(conn, items)
+                if self._commit_dbapi is not None:
+                    await self._db.run_dbapi(self._commit_dbapi(items))
+                else:
+                    assert self._commit_fn is not None  # one of the two, checked at construction
+                    async with self._db.transaction() as conn:
+                        await self._commit_fn(conn, items)
                 return None
             except Exception as exc:  # the caller decides: retry, isolate, or report
                 if not _transient(exc) or attempt == self._attempts - 1:
@@ -258,7 +268,14 @@ def _settle(batch: list[_Chunk[T]], error: Exception | None) -> None:
 
 
 def _transient(exc: BaseException) -> bool:
-    """Connection trouble and lock timeouts are worth a retry; bad data is not."""
+    """Connection trouble and lock timeouts are worth a retry; bad data is not. Work run on a DB-API connection
+    (`commit_dbapi`) raises the driver's own errors, not SQLAlchemy's wrappers of them."""
     if isinstance(exc, DBAPIError):
         return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
-    return isinstance(exc, OSError | TimeoutError)
+    driver = (
+        sqlite3.OperationalError,
+        sqlite3.InterfaceError,
+        AsyncAdapt_asyncpg_dbapi.OperationalError,
+        AsyncAdapt_asyncpg_dbapi.InterfaceError,
+    )
+    return isinstance(exc, (OSError, TimeoutError, *driver))
