@@ -13,6 +13,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from tocsin.store.checkpoint import SAFETY_PAGES, Checkpointer
 from tocsin.store.direct import DbapiWork, DirectSQLite
 
 ENV_URL = "TOCSIN_DATABASE_URL"
@@ -68,6 +69,7 @@ class Database:
         self.engine = _create_engine(target)
         path = target.database if self.dialect == "sqlite" and not is_memory_sqlite(target) else None
         self._direct = DirectSQLite(path, _sqlite_pragmas) if path else None
+        self._checkpointer = Checkpointer(path) if path else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -81,6 +83,8 @@ class Database:
                 await conn.execute(text("SELECT 1"))
         except Exception as exc:  # every driver has its own exception zoo; all mean the same
             raise StoreUnavailable(f"cannot connect to database {self.redacted}: {_reason(exc)}") from exc
+        if self._checkpointer is not None:  # the file exists now, in WAL mode
+            self._checkpointer.start()
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -113,6 +117,8 @@ class Database:
         """Close every pooled connection (and the direct one)."""
         if self._direct is not None:
             await self._direct.close()
+        if self._checkpointer is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._checkpointer.stop)
         await self.engine.dispose()
 
 
@@ -125,11 +131,13 @@ def _create_engine(url: URL) -> AsyncEngine:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL so readers never block the writer; NORMAL sync is durable in WAL except on power loss."""
+    """WAL so readers never block the writer; NORMAL sync is durable in WAL except on power loss; checkpoints
+    left to a thread of their own (checkpoint.py), with a commit's own only as a backstop."""
     cursor = dbapi_connection.cursor()
     for pragma in (
         "journal_mode=WAL",
         "synchronous=NORMAL",
+        f"wal_autocheckpoint={SAFETY_PAGES}",
         f"busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
         "foreign_keys=ON",
     ):
