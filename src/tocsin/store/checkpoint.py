@@ -18,7 +18,7 @@ import threading
 
 log = logging.getLogger("tocsin.store")
 
-EVERY = 0.5  # seconds between checkpoints
+EVERY = 1.0  # seconds between checkpoints: about as often as the 1000-page default under bench/checks.py
 SAFETY_PAGES = 16_000  # a commit checkpoints itself only past this many log pages (64 MiB of 4 KiB pages)
 
 

@@ -41,7 +41,7 @@ from tocsin.store.tables import ROLLUPS, monitors, rollup_minute, store_meta
 
 FOLDED_UNTIL = "rollup_folded_until"  # store_meta key: epoch s; hour and day rows hold the minutes before it
 NOT_STARTED = 2**62  # its value until the first fold (migration 0009): later than every minute, so nothing is folded
-STEP = 300  # seconds: how often a fold runs, and what the watermark is a multiple of
+STEP = 300  # seconds: how often a fold runs; folds move the watermark to multiples of it
 GRACE = 60  # seconds a minute stays unfolded after it ends, so results still in flight count as on time
 MAX_SPAN = 6 * HOUR  # most minutes one fold transaction takes on; a long-stalled fold catches up in steps
 

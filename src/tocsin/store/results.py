@@ -61,9 +61,8 @@ def batch_work(dialect: Dialect, items: list[Prepared], now: datetime | None = N
 
     def work(conn: Any) -> None:
         cursor = conn.cursor()
-        cursor.execute(
-            lock_sql, (FOLDED_UNTIL,)
-        )  # first: a fold on another node waits for this batch, or it for the fold
+        # First: a fold on another node waits for this batch, or it for the fold.
+        cursor.execute(lock_sql, (FOLDED_UNTIL,))
         found = cursor.fetchone()
         folded = None if found is None else int(found[0])
         cursor.executemany(sql["raw"], raw)

@@ -128,7 +128,8 @@ async def _meta(conn: AsyncConnection) -> tuple[int, int | None]:
 
 async def _minutes(conn: AsyncConnection, names: list[str], since_s: int, until_s: int) -> tuple[list[Any], int | None]:
     """The named monitors' minute rows in `[since, until)` and the fold watermark as of the same statement (the
-    first chunk's: a fold moving it between chunks can only be seen by a later call)."""
+    first chunk's, when there are several: a fold after the day rows were read changes none of them, so only
+    one before the first chunk matters)."""
     rows = await _fetch(conn, "minutes", names, since_s, until_s)
     marks = [row[1] for row in rows if row[0] is None]
     return [row for row in rows if row[0] is not None], (int(marks[0]) if marks else None)
