@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
+import sqlite3
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +35,9 @@ async def test_the_checkpointer_copies_the_log_back_and_commits_only_keep_a_back
         busy, pages, copied = checkpointer.last
         assert busy == 0
         assert pages == copied  # every page in the log is in the database file
+        shutil.copyfile(tmp_path / "c.db", tmp_path / "alone.db")  # the database file without its log
+        with contextlib.closing(sqlite3.connect(tmp_path / "alone.db")) as alone:
+            assert alone.execute("SELECT count(*) FROM check_results").fetchone() == (1000,)
     finally:
         await store.close()
     assert checkpointer._thread is None  # stopped with the store
