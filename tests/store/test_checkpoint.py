@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import shutil
 import sqlite3
 import time
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from tests.store.store_factories import T0, define, every
@@ -43,16 +45,29 @@ async def test_the_checkpointer_copies_the_log_back_and_commits_only_keep_a_back
     assert checkpointer._thread is None  # stopped with the store
 
 
-def test_a_checkpointer_on_a_missing_directory_logs_and_keeps_trying(tmp_path: Path) -> None:
+def test_a_checkpointer_on_a_missing_directory_logs_once_and_keeps_trying(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     checkpointer = Checkpointer(str(tmp_path / "nowhere" / "x.db"), every=0.01)
-    checkpointer.start()
-    try:
-        for _ in range(200):
-            if checkpointer.runs:
-                break
-            time.sleep(0.01)
-        assert checkpointer.runs == 0  # it cannot open the file: no checkpoint, no crash
-        assert checkpointer._thread is not None
-        assert checkpointer._thread.is_alive()
-    finally:
-        checkpointer.stop()
+    with caplog.at_level(logging.INFO, logger="tocsin.store"):
+        checkpointer.start()
+        try:
+            for _ in range(500):
+                if checkpointer.failures >= 5:
+                    break
+                time.sleep(0.01)
+            assert checkpointer.failures >= 5
+            assert checkpointer.runs == 0  # it cannot open the file: no checkpoint, no crash
+            assert checkpointer._thread is not None
+            assert checkpointer._thread.is_alive()
+            (tmp_path / "nowhere").mkdir()  # the file can be created now: checkpoints work again
+            for _ in range(500):
+                if checkpointer.runs:
+                    break
+                time.sleep(0.01)
+            assert checkpointer.runs > 0
+        finally:
+            checkpointer.stop()
+    messages = [r.getMessage() for r in caplog.records if r.name == "tocsin.store"]
+    assert len([m for m in messages if "failed, retrying" in m]) == 1  # once, not once per attempt
+    assert any("work again" in m for m in messages)

@@ -30,6 +30,7 @@ class Checkpointer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.runs = 0  # checkpoints done
+        self.failures = 0  # attempts that failed
         self.last: tuple[int, int, int] | None = None  # (busy, log pages, pages checkpointed) of the last one
 
     def start(self) -> None:
@@ -48,15 +49,23 @@ class Checkpointer:
 
     def _run(self) -> None:
         conn: sqlite3.Connection | None = None
+        failing = False  # logged once per run of failures, not every second
         try:
             while not self._stop.wait(self._every):
                 try:
                     conn = conn or sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
                     row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                    self.last = (int(row[0]), int(row[1]), int(row[2]))
-                    self.runs += 1
                 except sqlite3.Error as exc:  # the commits' own backstop still checkpoints; try again next time
-                    log.warning("WAL checkpoint of %s failed: %s", self._path, exc)
+                    self.failures += 1
+                    if not failing:
+                        log.warning("WAL checkpoint of %s failed, retrying every %gs: %s", self._path, self._every, exc)
+                        failing = True
+                    continue
+                self.last = (int(row[0]), int(row[1]), int(row[2]))
+                self.runs += 1
+                if failing:
+                    log.info("WAL checkpoints of %s work again after %d failures", self._path, self.failures)
+                    failing = False
         finally:
             if conn is not None:
                 conn.close()
