@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,17 +12,19 @@ from tocsin.store.writer import Writer
 
 
 class _FakeDatabase:
-    """Just enough of Database for the writer: a transaction that hands out no connection."""
+    """Just enough of Database for the writer: DB-API work run with no connection."""
 
-    @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Any]:
-        yield None
+    async def run_dbapi(self, work: Any) -> Any:
+        return work(None)
 
 
 def _writer(batches: list[list[int]], committed: asyncio.Event) -> Writer[int]:
-    async def commit(_conn: Any, items: list[int]) -> None:
-        batches.append(items)
-        committed.set()
+    def commit(items: list[int]) -> Any:
+        def work(_conn: Any) -> None:
+            batches.append(items)
+            committed.set()
+
+        return work
 
     # An hour's linger: any commit these tests see was caused by something other than the timer.
     return Writer(_FakeDatabase(), commit, max_batch=100, max_delay=3600)  # type: ignore[arg-type]
@@ -86,14 +86,14 @@ async def test_driver_errors_from_dbapi_work_are_retried_when_transient_and_repo
         return lambda _conn: committed.append(items)
 
     locked = _DbapiDatabase(sqlite3.OperationalError("database is locked"), failures=1)
-    writer: Writer[int] = Writer(locked, commit_dbapi=work, max_delay=0)  # type: ignore[arg-type]
+    writer: Writer[int] = Writer(locked, work, max_delay=0)  # type: ignore[arg-type]
     writer.start()
     await asyncio.wait_for(writer.write([1, 2]), 5)  # retried after the lock error
     assert (committed, locked.runs) == ([[1, 2]], 2)
     await writer.close()
 
     bad = _DbapiDatabase(sqlite3.IntegrityError("FOREIGN KEY constraint failed"), failures=99)
-    writer = Writer(bad, commit_dbapi=work, max_delay=0)  # type: ignore[arg-type]
+    writer = Writer(bad, work, max_delay=0)  # type: ignore[arg-type]
     writer.start()
     with pytest.raises(sqlite3.IntegrityError):
         await asyncio.wait_for(writer.write([3]), 5)  # not retried: bad data

@@ -60,7 +60,7 @@ class Store:
         self._db = db
         self.raw_retention = raw_retention
         self._now = now or SystemClock().now
-        self._writer: Writer[Prepared] = Writer(db, commit_dbapi=self._batch_work, on_batch=on_batch)
+        self._writer: Writer[Prepared] = Writer(db, self._batch_work, on_batch=on_batch)
         self._ids: dict[str, int] = {}  # monitor name -> id; ids never change (no deletes)
         self._closed = False
         self.access = AccessStore(db, self._writer)

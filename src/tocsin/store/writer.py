@@ -30,7 +30,6 @@ log = logging.getLogger("tocsin.store")
 
 T = TypeVar("T")
 R = TypeVar("R")
-CommitFn = Callable[[AsyncConnection, list[T]], Awaitable[None]]
 CommitWork = Callable[[list[T]], DbapiWork[None]]  # a batch's transaction as one-trip DB-API work (direct.py)
 Job = Callable[[AsyncConnection], Awaitable[R]]
 OnBatch = Callable[[int, float], None]
@@ -70,17 +69,14 @@ class Writer(Generic[T]):
     def __init__(
         self,
         db: Database,
-        commit: CommitFn[T] | None = None,
+        commit: CommitWork[T],
         *,
-        commit_dbapi: CommitWork[T] | None = None,
         max_batch: int = 1000,
         max_delay: float = 0.5,
         on_batch: OnBatch | None = None,
         attempts: int = 5,
     ) -> None:
-        if (commit is None) == (commit_dbapi is None):
-            raise TypeError("give the writer one way to commit a batch: commit or commit_dbapi")
-        self._db, self._commit_fn, self._commit_dbapi, self._on_batch = db, commit, commit_dbapi, on_batch
+        self._db, self._commit_work, self._on_batch = db, commit, on_batch
         self._max_batch, self._max_delay, self._attempts = max_batch, max_delay, attempts
         self._pending: _Pending[T] = _Pending()
         self._signal = asyncio.Event()
@@ -220,12 +216,7 @@ class Writer(Generic[T]):
     async def _attempt(self, items: list[T]) -> Exception | None:
         for attempt in range(self._attempts):
             try:
-                if self._commit_dbapi is not None:
-                    await self._db.run_dbapi(self._commit_dbapi(items))
-                else:
-                    assert self._commit_fn is not None  # one of the two, checked at construction
-                    async with self._db.transaction() as conn:
-                        await self._commit_fn(conn, items)
+                await self._db.run_dbapi(self._commit_work(items))
                 return None
             except Exception as exc:  # the caller decides: retry, isolate, or report
                 if not _transient(exc) or attempt == self._attempts - 1:
@@ -269,7 +260,7 @@ def _settle(batch: list[_Chunk[T]], error: Exception | None) -> None:
 
 def _transient(exc: BaseException) -> bool:
     """Connection trouble and lock timeouts are worth a retry; bad data is not. Work run on a DB-API connection
-    (`commit_dbapi`) raises the driver's own errors, not SQLAlchemy's wrappers of them."""
+    (`commit`) raises the driver's own errors, not SQLAlchemy's wrappers of them."""
     if isinstance(exc, DBAPIError):
         return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
     driver = (
