@@ -124,3 +124,87 @@ async def test_concurrent_submits_share_one_transaction_and_its_outcome(tmp_path
         assert await _count(store) == 3  # the failed batch was rolled back whole
     finally:
         await store.close()
+
+
+def _thread_of(rows: int) -> Any:
+    """Work that writes `rows` group timers and says which thread it ran on."""
+    import threading
+
+    def make() -> Any:
+        def work(conn: Any) -> int:
+            cursor = conn.cursor()
+            cursor.executemany(
+                "INSERT INTO alert_groups (key, next_flush_ms, has_flushed) VALUES (?, 1, false)",
+                [(f"t{rows}-{i}",) for i in range(rows)],
+            )
+            return threading.get_ident()
+
+        return work
+
+    return make
+
+
+async def test_small_work_runs_on_the_loops_thread_and_large_work_on_the_driver_thread(tmp_path: Path) -> None:
+    import threading
+
+    from tocsin.store.direct import INLINE_ROWS
+
+    store = await Store.open(f"sqlite:///{tmp_path / 'tocsin.db'}")
+    try:
+        here = threading.get_ident()
+        small = await store.writer.run_dbapi(_thread_of(3), lambda: True)
+        large = await store.writer.run_dbapi(_thread_of(INLINE_ROWS + 1), lambda: False)
+        unsaid = await store.writer.run_dbapi(_thread_of(1))  # callers that do not say stay on the thread
+        assert small == here
+        assert large != here
+        assert unsaid == large
+        assert await _count(store) == 3 + INLINE_ROWS + 1 + 1
+
+        batches: list[int] = []  # a Batcher says "small" from the rows it took, not from how many items
+        batcher: Batcher[int, int] = Batcher(store.writer, lambda items: _batch_thread(items, batches), lambda n: n)
+        await batcher.submit(INLINE_ROWS)
+        await batcher.submit(INLINE_ROWS + 1)
+        assert batches == [here, batches[1]]
+        assert batches[1] != here
+    finally:
+        await store.close()
+
+
+def _batch_thread(items: list[int], seen: list[int]) -> Any:
+    import threading
+
+    def work(conn: Any) -> list[int]:
+        seen.append(threading.get_ident())
+        return items
+
+    return work
+
+
+async def test_inline_work_waits_on_the_thread_while_another_connection_holds_the_write_lock(tmp_path: Path) -> None:
+    """The loop never blocks on SQLite's busy timeout: the inline attempt fails at once and the thread waits."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "tocsin.db"
+    store = await Store.open(f"sqlite:///{path}")
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        await store.writer.run_dbapi(_thread_of(1), lambda: True)  # the inline connection is open
+        other.execute("BEGIN IMMEDIATE")
+        task = asyncio.create_task(store.writer.run_dbapi(_thread_of(2), lambda: True))
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for _ in range(20):  # the loop keeps running while the write waits for the lock
+            await asyncio.sleep(0.01)
+        assert loop.time() - started < 2.0  # not blocked for SQLite's busy timeout (5 s)
+        assert not task.done()
+        other.execute("COMMIT")
+        assert await asyncio.wait_for(task, 10) != threading.get_ident()
+        direct = store.database._direct
+        assert direct is not None
+        assert direct.inline_fallbacks == 1
+        assert await _count(store) == 3  # the failed inline attempt wrote nothing
+        assert await store.writer.run_dbapi(_thread_of(3), lambda: True) == threading.get_ident()  # inline again
+    finally:
+        other.close()
+        await store.close()

@@ -25,7 +25,7 @@ from tocsin.store.access_records import AuditEntry
 from tocsin.store.alert_tables import alert_groups, alerts, delivery_attempts, notification_log, outbox, silences
 from tocsin.store.alert_writes import DriverSQL, driver_sql
 from tocsin.store.batcher import Batcher
-from tocsin.store.direct import DbapiWork
+from tocsin.store.direct import INLINE_ROWS, DbapiWork
 from tocsin.store.sql import upsert
 from tocsin.store.store import Store
 from tocsin.store.times import from_ms, opt_from_ms, to_ms
@@ -169,9 +169,11 @@ class AlertStore:
         self._db, self._writer = store.database, store.writer
         dialect = store.database.engine.dialect
         self._sql: Callable[[str], DriverSQL] = lambda name: driver_sql(dialect, name)
-        self._saves: Batcher[list[tuple[Any, ...]], None] = Batcher(store.writer, self._save_work)
-        self._enqueues: Batcher[_Enqueued, int | None] = Batcher(store.writer, self._enqueue_work)
-        self._settles: Batcher[_Settled, None] = Batcher(store.writer, self._settle_work)
+        self._saves: Batcher[list[tuple[Any, ...]], None] = Batcher(store.writer, self._save_work, len)
+        # Rows per item, for inline-or-thread (store/direct.py): an enqueue is a log row and an outbox row,
+        # a settle an outbox update and an attempt row.
+        self._enqueues: Batcher[_Enqueued, int | None] = Batcher(store.writer, self._enqueue_work, lambda _: 2)
+        self._settles: Batcher[_Settled, None] = Batcher(store.writer, self._settle_work, lambda _: 2)
         # What was last notified per (group, receiver, integration), as committed: the dedup stage
         # reads it on every flush. Only the dispatching node's engine writes the log (enqueue).
         self._log: dict[tuple[str, str, int], LogEntry | None] = {}
@@ -254,7 +256,8 @@ class AlertStore:
             if rows:
                 cursor.executemany(upsert_sql, rows)
 
-        await self._writer.run_dbapi(lambda: work)
+        small = not replace and len(rows) + len(dropped) <= INLINE_ROWS
+        await self._writer.run_dbapi(lambda: work, lambda: small)
 
     async def load_timers(self) -> list[GroupTimer]:
         """The persisted group timers."""

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from tocsin.store.direct import DbapiWork
+from tocsin.store.direct import INLINE_ROWS, DbapiWork
 from tocsin.store.writer import Writer
 
 Item = TypeVar("Item")
@@ -22,10 +22,13 @@ BatchWork = Callable[[list[Item]], DbapiWork[list[Out]]]
 
 
 class Batcher(Generic[Item, Out]):
-    """Submits items to the writer in batches through `Writer.run_dbapi`."""
+    """Submits items to the writer in batches through `Writer.run_dbapi`; a batch of at most `INLINE_ROWS` rows
+    (`rows` of each item, one by default) runs inline (store/direct.py)."""
 
-    def __init__(self, writer: Writer[Any], work: BatchWork[Item, Out]) -> None:
-        self._writer, self._work = writer, work
+    def __init__(
+        self, writer: Writer[Any], work: BatchWork[Item, Out], rows: Callable[[Item], int] | None = None
+    ) -> None:
+        self._writer, self._work, self._rows = writer, work, rows
         self._queue: list[tuple[Item, asyncio.Future[Out]]] = []
 
     async def submit(self, item: Item) -> Out:
@@ -44,10 +47,14 @@ class Batcher(Generic[Item, Out]):
             self._queue.clear()
             return self._work([item for item, _ in taken])
 
+        def small() -> bool:
+            rows = self._rows
+            return (len(taken) if rows is None else sum(rows(item) for item, _ in taken)) <= INLINE_ROWS
+
         results: list[Out] = []
         error: BaseException | None = None
         try:
-            results = await self._writer.run_dbapi(make)
+            results = await self._writer.run_dbapi(make, small)
         except Exception as exc:  # handed to every caller in the batch
             error = exc
         if not taken:  # the job never ran (the store is closed): fail what is queued

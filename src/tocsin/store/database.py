@@ -98,10 +98,11 @@ class Database:
         async with self._gated(), self.engine.begin() as conn:
             yield conn
 
-    async def run_dbapi(self, work: DbapiWork[R]) -> R:
-        """Run `work(dbapi_connection)` in one transaction: one trip to a thread on a SQLite file (direct.py)."""
+    async def run_dbapi(self, work: DbapiWork[R], *, inline: bool = False) -> R:
+        """Run `work(dbapi_connection)` in one transaction: one trip to a thread on a SQLite file, or with
+        `inline` (small work) none (direct.py)."""
         if self._direct is not None:
-            return await self._direct.run(work)
+            return await self._direct.run(work, inline=inline)
         async with self.transaction() as conn:
             return await conn.run_sync(lambda sync: work(sync.connection.dbapi_connection))
 

@@ -61,6 +61,7 @@ class _Dbapi(Generic[R]):
     """A job for `Database.run_dbapi` rather than an SQLAlchemy transaction."""
 
     make: Callable[[], DbapiWork[R]]
+    inline: Callable[[], bool] | None  # asked after `make`: whether the work is small enough to run inline
 
 
 class Writer(Generic[T]):
@@ -124,16 +125,18 @@ class Writer(Generic[T]):
         self._signal.set()
         await self._task
 
-    async def run_dbapi(self, make: Callable[[], DbapiWork[R]]) -> R:
+    async def run_dbapi(self, make: Callable[[], DbapiWork[R]], inline: Callable[[], bool] | None = None) -> R:
         """Like `run`, for work written against a DB-API connection: one trip on SQLite (store/direct.py).
 
         `make` is called on the writer task when the job's turn comes (so it can take what was
         queued by then, as batching callers do); the work it returns runs in one transaction,
         possibly on another thread, so it must only touch the connection and its own data.
+        `inline`, asked after `make`, says whether the work is small enough to run on the loop's
+        thread (direct.py's `INLINE_ROWS`); it may then run twice, the first time rolled back.
         """
         self._check_open()
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._pending.jobs.append((_Dbapi(make), future))
+        self._pending.jobs.append((_Dbapi(make, inline), future))
         self._signal.set()
         return await future
 
@@ -228,7 +231,8 @@ class Writer(Generic[T]):
     async def _run_job(self, job: Job[Any] | _Dbapi[Any], future: asyncio.Future[Any]) -> None:
         try:
             if isinstance(job, _Dbapi):
-                result = await self._db.run_dbapi(job.make())
+                work = job.make()
+                result = await self._db.run_dbapi(work, inline=job.inline is not None and job.inline())
             else:
                 async with self._db.transaction() as conn:
                     result = await job(conn)
