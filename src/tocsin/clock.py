@@ -170,6 +170,26 @@ class Signal:
             self._waiters.remove(waiter)
 
 
+async def wait_or_timeout(wake: Signal, timeout: float | None) -> None:
+    """Wait until `wake` is set, or for `timeout` seconds of the loop's own time (None: no limit).
+
+    For loops whose timers are not domain time (the store writer's linger): one future and one
+    loop timer, where `asyncio.wait_for(event.wait(), timeout)` creates a task per wait.
+    """
+    if wake.is_set():
+        return
+    loop = asyncio.get_running_loop()
+    waiter = loop.create_future()
+    timer = None if timeout is None else loop.call_later(timeout, _resolve, waiter)
+    wake._listen(waiter)
+    try:
+        await waiter
+    finally:
+        if timer is not None:
+            timer.cancel()
+        wake._forget(waiter)
+
+
 async def sleep_until_or(clock: Clock, when: float, wake: Signal) -> None:
     """Sleep until `when` on `clock`, or until `wake` is set, whichever comes first."""
     if wake.is_set():

@@ -99,3 +99,49 @@ async def test_driver_errors_from_dbapi_work_are_retried_when_transient_and_repo
         await asyncio.wait_for(writer.write([3]), 5)  # not retried: bad data
     assert bad.runs == 1
     await writer.close()
+
+
+async def test_a_writer_loop_that_fails_hands_the_error_to_the_write_in_hand_and_starts_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bug in the writer itself (here: settling a committed batch) must not leave later writes waiting forever."""
+    from tocsin.store import writer as writer_module
+
+    real_settle = writer_module._settle
+    calls = 0
+
+    def buggy_settle(batch: Any, error: Exception | None) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise TypeError("a bug in the writer")
+        real_settle(batch, error)
+
+    monkeypatch.setattr(writer_module, "_settle", buggy_settle)
+    monkeypatch.setattr(writer_module, "RESTART_DELAY", 0.01)
+    batches: list[list[int]] = []
+    writer = _writer(batches, asyncio.Event())
+    writer.start()
+    with pytest.raises(TypeError, match="a bug in the writer"):
+        await asyncio.wait_for(writer.write([1]), 5)
+    await asyncio.wait_for(writer.write([2]), 5)  # the restarted loop writes what comes next
+    assert batches == [[1], [2]]
+    assert writer.restarts == 1
+    await asyncio.wait_for(writer.close(), 5)
+
+
+async def test_a_writer_failing_while_closing_fails_what_is_queued_and_stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tocsin.store import writer as writer_module
+
+    def always_buggy(batch: Any, error: Exception | None) -> None:
+        raise TypeError("a bug in the writer")
+
+    monkeypatch.setattr(writer_module, "_settle", always_buggy)
+    writer = _writer([], asyncio.Event())
+    writer.start()
+    first = asyncio.create_task(writer.write([1]))
+    await asyncio.sleep(0)
+    closing = asyncio.create_task(writer.close())
+    with pytest.raises(TypeError):
+        await asyncio.wait_for(first, 5)
+    await asyncio.wait_for(closing, 5)  # returns rather than restarting forever
