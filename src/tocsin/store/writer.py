@@ -175,24 +175,29 @@ class Writer(Generic[T]):
                 return
             except Exception as exc:  # a bug in the writer itself: drivers' errors are handled below it
                 self.restarts += 1
-                in_hand = [chunk.done for chunk in self._batch_in_hand if chunk.done is not None]
-                if self._job_in_hand is not None:
-                    in_hand.append(self._job_in_hand)
-                self._batch_in_hand, self._job_in_hand = [], None
-                if self._closing:  # no restart to wait for: whatever is still queued fails too
-                    in_hand += self._drain()
-                for future in in_hand:
-                    if not future.done():
-                        future.set_exception(exc)
+                failed = self._fail_in_hand(exc)
                 log.critical(
                     "the store writer failed (%d waiting callers got the error)%s",
-                    len(in_hand),
+                    failed,
                     "" if self._closing else f"; starting it again in {RESTART_DELAY:g}s",
                     exc_info=exc,
                 )
                 if self._closing:
                     return
                 await asyncio.sleep(RESTART_DELAY)
+
+    def _fail_in_hand(self, exc: Exception) -> int:
+        """Hand `exc` to the callers of the write in hand (and, when closing, of everything queued); how many."""
+        in_hand = [chunk.done for chunk in self._batch_in_hand if chunk.done is not None]
+        if self._job_in_hand is not None:
+            in_hand.append(self._job_in_hand)
+        self._batch_in_hand, self._job_in_hand = [], None
+        if self._closing:  # no restart to wait for: whatever is still queued fails too
+            in_hand += self._drain()
+        for future in in_hand:
+            if not future.done():
+                future.set_exception(exc)
+        return len(in_hand)
 
     def _drain(self) -> list[asyncio.Future[Any]]:
         """Take everything queued; the futures its callers await."""
