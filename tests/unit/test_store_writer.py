@@ -14,7 +14,7 @@ from tocsin.store.writer import Writer
 class _FakeDatabase:
     """Just enough of Database for the writer: DB-API work run with no connection."""
 
-    async def run_dbapi(self, work: Any) -> Any:
+    async def run_dbapi(self, work: Any, *, inline: bool = False) -> Any:
         return work(None)
 
 
@@ -71,7 +71,7 @@ class _DbapiDatabase:
     def __init__(self, error: Exception, failures: int) -> None:
         self.error, self.failures, self.runs = error, failures, 0
 
-    async def run_dbapi(self, work: Any) -> Any:
+    async def run_dbapi(self, work: Any, *, inline: bool = False) -> Any:
         self.runs += 1
         if self.runs <= self.failures:
             raise self.error
