@@ -11,7 +11,6 @@ passed on to the pipeline. Entries are written in batches by `run()`; links made
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -19,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tocsin.alerting.alert import Alert
+from tocsin.clock import wait_or_timeout
 from tocsin.incidents.config import IncidentsConfig
 from tocsin.incidents.declare_rules import Decision, DeclareRules, compile_rules, decide, summary, title
 from tocsin.incidents.model import IncidentError, Status
@@ -94,8 +94,7 @@ class IncidentAutomation:
         loop = asyncio.get_running_loop()
         next_refresh = loop.time() + REFRESH
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.recorder.wake.wait(), max(next_refresh - loop.time(), 0.0))
+            await wait_or_timeout(self.recorder.wake, max(next_refresh - loop.time(), 0.0))
             self.recorder.wake.clear()
             with self.recorder.guard("refresh"):
                 if loop.time() >= next_refresh:

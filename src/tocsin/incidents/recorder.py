@@ -10,7 +10,6 @@ until the automation's loop writes them in one batch; nothing here does I/O.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import math
@@ -19,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from tocsin.alerting.alert import Alert
+from tocsin.clock import Signal
 from tocsin.incidents.postmortem_model import Page
 from tocsin.labels import Matcher, format_matchers
 from tocsin.store.alerting import Delivery
@@ -147,7 +147,7 @@ class Recorder:
         self.levels: dict[tuple[int, str], int] = {}  # (incident, SLO) → budget level last seen
         self.pending: list[tuple[int, TimelineEntry]] = []
         self.noted: set[tuple[Any, ...]] = set()  # (incident, event...) of pages and acks timelined already
-        self.wake = asyncio.Event()
+        self.wake = Signal()
         self._on_error = on_error
 
     @contextlib.contextmanager
