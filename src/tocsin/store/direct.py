@@ -110,7 +110,4 @@ def _transaction(conn: sqlite3.Connection, work: DbapiWork[R]) -> R:
 
 def _locked(exc: sqlite3.OperationalError) -> bool:
     """Whether SQLite refused for a lock another connection holds (SQLITE_BUSY, SQLITE_LOCKED)."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None:
-        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-    return "locked" in str(exc) or "busy" in str(exc)
+    return exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)  # primary code
